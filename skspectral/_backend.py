@@ -26,7 +26,9 @@ def get_namespace(*arrays):
 
     NumPy (``is_array_api=False``) unless scikit-learn's ``array_api_dispatch`` is enabled and the
     arrays are not NumPy arrays, in which case the common Array API namespace of the arrays is
-    returned (via ``array_api_compat``, which scikit-learn's Array API support requires).
+    returned (via ``array_api_compat``, which scikit-learn's Array API support uses). As for
+    scikit-learn, dispatch needs ``SCIPY_ARRAY_API=1`` in the environment before SciPy is
+    imported.
     """
     import sklearn
 
@@ -37,11 +39,9 @@ def get_namespace(*arrays):
         return np, False
     try:
         import array_api_compat
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "array_api_dispatch=True requires the 'array-api-compat' package; "
-            "install skspectral[gpu]"
-        ) from exc
+    except ImportError:
+        # scikit-learn ships a copy; it is what its own dispatch uses
+        from sklearn.externals import array_api_compat
     xp = array_api_compat.array_namespace(*arrays)
     return xp, True
 

@@ -250,10 +250,14 @@ def _fwht_scale(n: int, norm: str) -> float:
 
 
 def _rows_view(x: np.ndarray, axis: int):
-    """A C-contiguous 2-D ``(batch, n)`` copy of ``x`` with ``axis`` last, and how to undo it."""
+    """A C-contiguous 2-D ``(batch, n)`` view or copy of ``x`` with ``axis`` last (``n`` checked
+    to be a power of two), and how to undo it."""
     axis = _normalize_axis(axis, x.ndim)
+    n = x.shape[axis]
+    _log2_length(n)
     moved = np.moveaxis(x, axis, -1)
-    return np.ascontiguousarray(moved).reshape(-1, x.shape[axis]), moved.shape, axis
+    rows = math.prod(moved.shape[:-1])
+    return np.ascontiguousarray(moved).reshape(rows, n), moved.shape, axis
 
 
 def _normalize_axis(axis: int, ndim: int) -> int:
@@ -326,7 +330,6 @@ def fwht(x, axis=-1, norm="ortho", *, workers=None):
     if np.shares_memory(x2d, x):
         x2d = x2d.copy()
     n = x2d.shape[1]
-    _log2_length(n)
     _fwht_2d_inplace(x2d, _fwht_scale(n, norm), workers)
     return np.moveaxis(x2d.reshape(moved_shape), -1, axis)
 
@@ -510,7 +513,6 @@ def ifftbr(y, axis=-1, *, workers=None):
     """
     y = _as_float_array(y)
     y2d, moved_shape, axis = _rows_view(y, axis)
-    _log2_length(y2d.shape[1])
     z = scipy.fft.ifft(y2d, axis=-1, norm="ortho", workers=workers)
     z = _permute_last(z.astype(complex_dtype(y.dtype), copy=False), workers)
     return np.moveaxis(z.reshape(moved_shape), -1, axis)

@@ -1,0 +1,270 @@
+"""The fast transforms against dense, obviously correct references."""
+
+import numpy as np
+import pytest
+import scipy.fft
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.linalg import hadamard
+
+from skspectral.fft import (
+    bit_reversal_permutation,
+    fftbr,
+    fftbr_double,
+    fwht,
+    fwht_double,
+    fwht_inplace,
+    ifftbr,
+)
+
+# sizes on both sides of the in-cache block (2048) and of the radix-4 / radix-2 pass split
+SIZES = [1, 2, 4, 8, 32, 512, 2048, 4096, 8192, 2**15]
+
+
+def _reference_bitrev(m):
+    return np.array([int(format(i, f"0{m}b")[::-1], 2) if m else 0 for i in range(2**m)])
+
+
+def _dense_hadamard_apply(x, norm):
+    n = x.shape[-1]
+    y = x @ hadamard(n).T.astype(x.dtype)
+    return y / {"backward": 1.0, "ortho": np.sqrt(n), "forward": n}[norm]
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("norm", ["ortho", "backward", "forward"])
+def test_fwht_matches_dense_hadamard(n, norm):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(3, n))
+    if n <= 4096:
+        expected = _dense_hadamard_apply(x, norm)
+    else:  # Sylvester recursion H_2n = [[H, H], [H, -H]] from the dense half-size product
+        a = _dense_hadamard_apply(x[:, : n // 2], "backward")
+        b = _dense_hadamard_apply(x[:, n // 2 :], "backward")
+        expected = np.concatenate([a + b, a - b], axis=1)
+        expected /= {"backward": 1.0, "ortho": np.sqrt(n), "forward": n}[norm]
+    np.testing.assert_allclose(fwht(x, norm=norm), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_fwht_norm_none_is_backward():
+    x = np.arange(8.0)
+    np.testing.assert_array_equal(fwht(x, norm=None), fwht(x, norm="backward"))
+
+
+@pytest.mark.parametrize("n", [2**16, 2**18])
+@pytest.mark.parametrize("workers", [1, 2, -1])
+def test_fwht_long_rows_parallel_matches_serial(n, workers):
+    # one long row goes through the kernel that parallelizes inside the row
+    x = np.random.default_rng(1).normal(size=n)
+    serial = fwht(x[None, :], workers=1)[0]
+    np.testing.assert_allclose(fwht(x, workers=workers), serial, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fwht(serial, workers=workers), x, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_fwht_preserves_dtype_and_round_trips(dtype):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 64)).astype(dtype)
+    if np.iscomplexobj(x):
+        x = x + 1j * rng.normal(size=x.shape).astype(x.real.dtype)
+    y = fwht(x)
+    assert y.dtype == dtype
+    tol = 1e-5 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-12
+    np.testing.assert_allclose(fwht(y), x, rtol=tol, atol=tol)
+    # orthonormal: norms kept
+    np.testing.assert_allclose(
+        np.linalg.norm(y, axis=1), np.linalg.norm(x, axis=1), rtol=tol
+    )
+
+
+def test_fwht_integer_input_is_computed_in_float64():
+    y = fwht(np.array([1, 0, 0, 0]), norm="backward")
+    assert y.dtype == np.float64
+    np.testing.assert_array_equal(y, [1.0, 1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, -2])
+def test_fwht_batch_shapes_and_axis(axis):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(4, 8, 16))
+    y = fwht(x, axis=axis, norm="backward")
+    moved = np.moveaxis(x, axis, -1)
+    expected = np.moveaxis(moved @ hadamard(moved.shape[-1]).T, -1, axis)
+    assert y.shape == x.shape
+    np.testing.assert_allclose(y, expected, atol=1e-10)
+
+
+def test_fwht_does_not_modify_input_including_strided_views():
+    x = np.random.default_rng(3).normal(size=(8, 16))
+    before = x.copy()
+    fwht(x)
+    fwht(x.T, axis=0)
+    fwht(x[:, ::2])
+    np.testing.assert_array_equal(x, before)
+
+
+def test_fwht_inplace_writes_into_input():
+    x = np.random.default_rng(4).normal(size=(3, 2, 32))
+    expected = fwht(x)
+    out = fwht_inplace(x)
+    assert out is x
+    np.testing.assert_allclose(x, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "bad, exc, match",
+    [
+        (np.ones(8, dtype=np.int64), TypeError, "float32/float64/complex"),
+        (np.ones((8, 4))[:, 0], ValueError, "C-contiguous"),
+        (np.ones(6), ValueError, "power of two"),
+        ([1.0, 2.0], TypeError, "NumPy array"),
+    ],
+)
+def test_fwht_inplace_rejects_what_it_cannot_do_in_place(bad, exc, match):
+    with pytest.raises(exc, match=match):
+        fwht_inplace(bad)
+
+
+@pytest.mark.parametrize("n", [0, 3, 6, 12, 1000])
+def test_non_power_of_two_lengths_raise(n):
+    x = np.ones((2, n))
+    for f in (fwht, fftbr, ifftbr):
+        with pytest.raises(ValueError, match="power of two"):
+            f(x)
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(ValueError, match="norm must be one of"):
+        fwht(np.ones(4), norm="unitary")
+    with pytest.raises(ValueError, match="out of bounds"):
+        fwht(np.ones(4), axis=1)
+    with pytest.raises(ValueError, match="scalar"):
+        fwht(np.float64(1.0))
+    with pytest.raises(TypeError, match="numeric"):
+        fwht(np.array(["a", "b"]))
+    with pytest.raises(TypeError, match="int"):
+        bit_reversal_permutation(3.0)
+    with pytest.raises(ValueError, match=r"\[0, 40\]"):
+        bit_reversal_permutation(-1)
+
+
+@pytest.mark.parametrize("m", range(0, 13))
+def test_bit_reversal_permutation_matches_string_reversal(m):
+    p = bit_reversal_permutation(m)
+    np.testing.assert_array_equal(p, _reference_bitrev(m))
+    np.testing.assert_array_equal(p[p], np.arange(2**m))  # an involution
+    assert not p.flags.writeable
+    assert bit_reversal_permutation(m) is p  # cached
+
+
+@pytest.mark.parametrize("m", [0, 1, 3, 8, 11, 12, 15, 16])
+def test_fftbr_and_ifftbr_match_scipy_with_explicit_permutation(m):
+    rng = np.random.default_rng(m)
+    x = rng.normal(size=(2, 2**m)) + 1j * rng.normal(size=(2, 2**m))
+    perm = _reference_bitrev(m)
+    np.testing.assert_allclose(fftbr(x), scipy.fft.fft(x[:, perm], norm="ortho"), atol=1e-10)
+    np.testing.assert_allclose(
+        ifftbr(x), scipy.fft.ifft(x, norm="ortho")[:, perm], atol=1e-10
+    )
+    np.testing.assert_allclose(ifftbr(fftbr(x)), x, atol=1e-10)
+    np.testing.assert_allclose(fftbr(ifftbr(x)), x, atol=1e-10)
+
+
+def test_fftbr_dtypes_axis_and_batch():
+    rng = np.random.default_rng(5)
+    x32 = rng.normal(size=(3, 4, 16)).astype(np.float32)
+    assert fftbr(x32).dtype == np.complex64
+    assert ifftbr(fftbr(x32)).dtype == np.complex64
+    assert fftbr(x32.astype(np.float64)).dtype == np.complex128
+    y = fftbr(x32, axis=1)
+    expected = np.moveaxis(fftbr(np.moveaxis(x32, 1, -1)), -1, 1)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    # orthonormal: Parseval
+    np.testing.assert_allclose(
+        np.linalg.norm(fftbr(x32), axis=-1), np.linalg.norm(x32, axis=-1), rtol=1e-5
+    )
+
+
+def _lattice_radical_inverse(m, g):
+    """Rank-1 lattice points x_i = frac(phi(i) * g) with phi the base-2 radical inverse."""
+    n = 2**m
+    phi = _reference_bitrev(m) / n
+    return np.mod(np.outer(phi, g), 1.0)
+
+
+def _korobov_kernel(delta):
+    # product of 1 + 2 pi^2 B_2(frac(delta)) with B_2(t) = t^2 - t + 1/6: shift invariant, p.d.
+    t = np.mod(delta, 1.0)
+    return np.prod(1.0 + 2 * np.pi**2 * (t * t - t + 1.0 / 6.0), axis=-1)
+
+
+@pytest.mark.parametrize("m", [3, 6, 9])
+def test_lattice_kernel_matvec_is_diagonal_in_fftbr(m):
+    """The property fftbr exists for: K y == ifftbr(lam * fftbr(y)) on a lattice in
+    radical-inverse order, checked against the dense Gram matrix."""
+    g = np.array([1, 433461, 315689])
+    pts = _lattice_radical_inverse(m, g)
+    K = _korobov_kernel(pts[:, None, :] - pts[None, :, :])
+    y = np.random.default_rng(m).normal(size=2**m)
+    lam = np.sqrt(2**m) * fftbr(K[:, 0])
+    fast = ifftbr(lam * fftbr(y))
+    np.testing.assert_allclose(fast.imag, 0.0, atol=1e-8)
+    np.testing.assert_allclose(fast.real, K @ y, rtol=1e-9, atol=1e-9)
+    # the eigenvalues of a p.d. kernel Gram matrix are real and positive
+    assert np.all(lam.real > 0)
+    np.testing.assert_allclose(lam.imag, 0.0, atol=1e-8)
+
+
+@pytest.mark.parametrize("m", [0, 1, 4, 10])
+def test_doubling_updates_match_full_transforms(m):
+    rng = np.random.default_rng(m)
+    x = rng.normal(size=(3, 2 ** (m + 1)))
+    half = 2**m
+    np.testing.assert_allclose(
+        fftbr_double(fftbr(x[:, :half]), fftbr(x[:, half:])), fftbr(x), atol=1e-10
+    )
+    np.testing.assert_allclose(
+        fwht_double(fwht(x[:, :half]), fwht(x[:, half:])), fwht(x), atol=1e-10
+    )
+    # along another axis
+    xt = x.T.copy()
+    np.testing.assert_allclose(
+        fwht_double(fwht(xt[:half], axis=0), fwht(xt[half:], axis=0), axis=0),
+        fwht(xt, axis=0),
+        atol=1e-10,
+    )
+
+
+def test_doubling_rejects_mismatched_halves():
+    with pytest.raises(ValueError, match="same shape"):
+        fwht_double(np.ones(4), np.ones(8))
+    with pytest.raises(ValueError, match="power of two"):
+        fftbr_double(np.ones(3), np.ones(3))
+
+
+def test_doubling_keeps_single_precision():
+    x = np.ones(8, dtype=np.float32)
+    assert fwht_double(fwht(x[:4]), fwht(x[4:])).dtype == np.float32
+    assert fftbr_double(fftbr(x[:4]), fftbr(x[4:])).dtype == np.complex64
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    m=st.integers(0, 10),
+    rows=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_property_fwht_orthogonal_involution(m, rows, seed):
+    x = np.random.default_rng(seed).normal(size=(rows, 2**m))
+    y = fwht(x)
+    np.testing.assert_allclose(fwht(y), x, atol=1e-10)
+    np.testing.assert_allclose(np.sum(y * y), np.sum(x * x), rtol=1e-10)
+    # linearity
+    z = np.random.default_rng(seed + 1).normal(size=x.shape)
+    np.testing.assert_allclose(fwht(2.0 * x - z), 2.0 * y - fwht(z), atol=1e-9)
+
+
+def test_empty_batch_is_fine():
+    x = np.zeros((0, 8))
+    assert fwht(x).shape == (0, 8)
+    assert fftbr(x).shape == (0, 8)
