@@ -45,7 +45,9 @@ def machine() -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = sorted({f"{p['internal_api']}:{p['num_threads']}" for p in threadpool_info()})
+        info["blas"] = sorted(
+            {f"{p['internal_api']}:{p['num_threads']}" for p in threadpool_info()}
+        )
     except ImportError:  # pragma: no cover
         pass
     return info
@@ -73,7 +75,9 @@ class Benchmark:
     """Collects timed comparisons and free-form result rows; prints and saves them."""
 
     def __init__(self, name: str, description: str = "", argv=None):
-        parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=description)
+        parser = argparse.ArgumentParser(
+            prog=f"python -m benchmarks.{name}", description=description
+        )
         parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
         parser.add_argument("--repeats", type=int, default=None, help="rounds per comparison")
         self.args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)

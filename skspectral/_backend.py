@@ -37,13 +37,17 @@ def get_namespace(*arrays):
         isinstance(a, np.ndarray) for a in arrays
     ):
         return np, False
+    return array_namespace(*arrays), True
+
+
+def array_namespace(*arrays):
+    """The Array API namespace of ``arrays`` (NumPy's compatible wrapper for NumPy arrays)."""
     try:
         import array_api_compat
     except ImportError:
         # scikit-learn ships a copy; it is what its own dispatch uses
         from sklearn.externals import array_api_compat
-    xp = array_api_compat.array_namespace(*arrays)
-    return xp, True
+    return array_api_compat.array_namespace(*arrays)
 
 
 def to_numpy(a):

@@ -12,6 +12,8 @@
 
 All functions accept any leading batch shape, transform along ``axis``, preserve single precision
 (float32 in, float32 / complex64 out), and take ``workers`` with :mod:`scipy.fft`'s meaning.
+NumPy input runs the numba kernels; an Array API array (a CuPy array on a GPU, for one) is
+transformed with its own namespace's operations and stays on its device.
 
 References
 ----------
@@ -324,6 +326,8 @@ def fwht(x, axis=-1, norm="ortho", *, workers=None):
     >>> np.allclose(fwht(fwht(x)), x)
     True
     """
+    if _is_array_api(x):
+        return _fwht_xp(x, axis, _check_norm(norm))
     x = _as_float_array(x)
     norm = _check_norm(norm)
     x2d, moved_shape, axis = _rows_view(x, axis)
@@ -477,6 +481,8 @@ def fftbr(x, axis=-1, *, workers=None):
     >>> np.allclose(ifftbr(fftbr(x)).real, x)
     True
     """
+    if _is_array_api(x):
+        return _fftbr_xp(x, axis, inverse=False)
     x = _as_float_array(x)
     x2d, moved_shape, axis = _rows_view(x, axis)
     xr = _permute_last(x2d, workers)
@@ -511,6 +517,8 @@ def ifftbr(y, axis=-1, *, workers=None):
     >>> np.allclose(fftbr(ifftbr(y)), y)
     True
     """
+    if _is_array_api(y):
+        return _fftbr_xp(y, axis, inverse=True)
     y = _as_float_array(y)
     y2d, moved_shape, axis = _rows_view(y, axis)
     z = scipy.fft.ifft(y2d, axis=-1, norm="ortho", workers=workers)
@@ -537,6 +545,8 @@ def fftbr_double(y1, y2, axis=-1):
 
 
 def _double(y1, y2, axis, kind):
+    if _is_array_api(y1) or _is_array_api(y2):
+        return _double_xp(y1, y2, axis, kind)
     y1 = _as_float_array(y1)
     y2 = _as_float_array(y2)
     if y1.shape != y2.shape:
@@ -555,3 +565,83 @@ def _double(y1, y2, axis, kind):
     return np.concatenate([(y1 + y2) * inv_sqrt2, (y1 - y2) * inv_sqrt2], axis=axis).astype(
         dtype, copy=False
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Array API path (CuPy on a GPU, or any other Array API library): the same transforms written
+# with whole-array operations of the input's own namespace, so data stays on its device.
+# --------------------------------------------------------------------------------------------
+
+
+def _is_array_api(x) -> bool:
+    return not isinstance(
+        x, (np.ndarray, np.generic, list, tuple, int, float, complex)
+    ) and hasattr(x, "__array_namespace__")
+
+
+def _xp_float(x):
+    from ._backend import array_namespace
+
+    xp = array_namespace(x)
+    if xp.isdtype(x.dtype, ("real floating", "complex floating")):
+        return xp, x
+    if xp.isdtype(x.dtype, ("integral", "bool")):
+        return xp, xp.astype(x, xp.float64)
+    raise TypeError(f"expected a numeric array, got dtype {x.dtype}")
+
+
+def _fwht_xp(x, axis, norm):
+    xp, x = _xp_float(x)
+    axis = _normalize_axis(axis, x.ndim)
+    x = xp.moveaxis(x, axis, -1)
+    batch, n = tuple(x.shape[:-1]), x.shape[-1]
+    _log2_length(n)
+    h = 1
+    while h < n:
+        # butterflies of span h: pairs (j, j + h) inside each group of 2h
+        v = xp.reshape(x, (*batch, n // (2 * h), 2, h))
+        a, b = v[..., 0, :], v[..., 1, :]
+        x = xp.reshape(xp.stack([a + b, a - b], axis=-2), (*batch, n))
+        h *= 2
+    scale = _fwht_scale(n, norm)
+    if scale != 1.0:
+        x = x * scale
+    return xp.moveaxis(x, -1, axis)
+
+
+def _xp_complex(xp, x):
+    if xp.isdtype(x.dtype, "complex floating"):
+        return x
+    return xp.astype(x, xp.complex64 if x.dtype == xp.float32 else xp.complex128)
+
+
+def _fftbr_xp(x, axis, inverse):
+    xp, x = _xp_float(x)
+    axis = _normalize_axis(axis, x.ndim)
+    m = _log2_length(x.shape[axis])
+    idx = xp.asarray(bit_reversal_permutation(m), device=x.device)
+    x = _xp_complex(xp, x)
+    if inverse:
+        return xp.take(xp.fft.ifft(x, axis=axis, norm="ortho"), idx, axis=axis)
+    return xp.fft.fft(xp.take(x, idx, axis=axis), axis=axis, norm="ortho")
+
+
+def _double_xp(y1, y2, axis, kind):
+    xp, y1 = _xp_float(y1)
+    _, y2 = _xp_float(y2)
+    if tuple(y1.shape) != tuple(y2.shape):
+        raise ValueError(
+            f"the two halves must have the same shape, got {tuple(y1.shape)} and {tuple(y2.shape)}"
+        )
+    axis = _normalize_axis(axis, y1.ndim)
+    n = y1.shape[axis]
+    _log2_length(n, "half length")
+    if kind == "fft":
+        y1, y2 = _xp_complex(xp, y1), _xp_complex(xp, y2)
+        k = xp.arange(n, dtype=xp.float64, device=y1.device)
+        w = xp.astype(xp.exp(xp.astype(-1j * math.pi * k / n, xp.complex128)), y1.dtype)
+        shape = [1] * y1.ndim
+        shape[axis] = n
+        y2 = y2 * xp.reshape(w, tuple(shape))
+    c = 1.0 / math.sqrt(2.0)
+    return xp.concat([(y1 + y2) * c, (y1 - y2) * c], axis=axis)

@@ -58,8 +58,10 @@ def test_reduce_writes_the_reduced_array(tmp_path):
 def test_reduce_reports_an_impossible_size_as_an_input_error(tmp_path, capsys):
     src = tmp_path / "x.npy"
     np.save(src, np.ones((5, 8)))
-    assert main(["reduce", str(src), str(tmp_path / "y.npy"), "-k", "8", "--method",
-                 "fft-magnitude"]) == 2
+    assert (
+        main(["reduce", str(src), str(tmp_path / "y.npy"), "-k", "8", "--method", "fft-magnitude"])
+        == 2
+    )
     assert "error" in capsys.readouterr().err
 
 

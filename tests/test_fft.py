@@ -38,10 +38,10 @@ def test_fwht_matches_dense_hadamard(n, norm):
     x = rng.normal(size=(3, n))
     if n <= 4096:
         expected = _dense_hadamard_apply(x, norm)
-    else:  # Sylvester recursion H_2n = [[H, H], [H, -H]] from the dense half-size product
-        a = _dense_hadamard_apply(x[:, : n // 2], "backward")
-        b = _dense_hadamard_apply(x[:, n // 2 :], "backward")
-        expected = np.concatenate([a + b, a - b], axis=1)
+    else:  # Sylvester order: H_{ab} = kron(H_a, H_b), so H x = H_a X H_b^T for X = x.reshape(a, b)
+        a, b = n // 1024, 1024
+        X = x.reshape(3, a, b)
+        expected = (hadamard(a) @ X @ hadamard(b).T).reshape(3, n)
         expected /= {"backward": 1.0, "ortho": np.sqrt(n), "forward": n}[norm]
     np.testing.assert_allclose(fwht(x, norm=norm), expected, rtol=1e-10, atol=1e-10)
 
@@ -72,9 +72,7 @@ def test_fwht_preserves_dtype_and_round_trips(dtype):
     tol = 1e-5 if np.dtype(dtype) in (np.float32, np.complex64) else 1e-12
     np.testing.assert_allclose(fwht(y), x, rtol=tol, atol=tol)
     # orthonormal: norms kept
-    np.testing.assert_allclose(
-        np.linalg.norm(y, axis=1), np.linalg.norm(x, axis=1), rtol=tol
-    )
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), np.linalg.norm(x, axis=1), rtol=tol)
 
 
 def test_fwht_integer_input_is_computed_in_float64():
@@ -163,9 +161,7 @@ def test_fftbr_and_ifftbr_match_scipy_with_explicit_permutation(m):
     x = rng.normal(size=(2, 2**m)) + 1j * rng.normal(size=(2, 2**m))
     perm = _reference_bitrev(m)
     np.testing.assert_allclose(fftbr(x), scipy.fft.fft(x[:, perm], norm="ortho"), atol=1e-10)
-    np.testing.assert_allclose(
-        ifftbr(x), scipy.fft.ifft(x, norm="ortho")[:, perm], atol=1e-10
-    )
+    np.testing.assert_allclose(ifftbr(x), scipy.fft.ifft(x, norm="ortho")[:, perm], atol=1e-10)
     np.testing.assert_allclose(ifftbr(fftbr(x)), x, atol=1e-10)
     np.testing.assert_allclose(fftbr(ifftbr(x)), x, atol=1e-10)
 
@@ -268,3 +264,38 @@ def test_empty_batch_is_fine():
     x = np.zeros((0, 8))
     assert fwht(x).shape == (0, 8)
     assert fftbr(x).shape == (0, 8)
+
+
+# ---- the Array API path (CuPy on a GPU), exercised on the CPU with array-api-strict ----
+
+
+@pytest.fixture
+def strict():
+    return pytest.importorskip("array_api_strict")
+
+
+@pytest.mark.parametrize("norm", ["ortho", "backward", "forward"])
+def test_array_api_fwht_matches_numpy(strict, norm):
+    x = np.random.default_rng(7).normal(size=(3, 5, 16))
+    ys = fwht(strict.asarray(x), norm=norm)
+    assert type(ys).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(np.asarray(ys), fwht(x, norm=norm), atol=1e-12)
+    x0 = np.random.default_rng(8).normal(size=(8, 3))
+    np.testing.assert_allclose(
+        np.asarray(fwht(strict.asarray(x0), axis=0, norm=norm)), fwht(x0, axis=0, norm=norm)
+    )
+
+
+def test_array_api_fftbr_ifftbr_and_doubling_match_numpy(strict):
+    x = np.random.default_rng(9).normal(size=(2, 32)).astype(np.float32)
+    xs = strict.asarray(x)
+    y = fftbr(xs)
+    assert y.dtype == strict.complex64
+    np.testing.assert_allclose(np.asarray(y), fftbr(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ifftbr(y)), x, rtol=1e-5, atol=1e-5)
+    h1, h2 = fftbr(xs[:, :16]), fftbr(xs[:, 16:])
+    np.testing.assert_allclose(np.asarray(fftbr_double(h1, h2)), fftbr(x), rtol=1e-4, atol=1e-5)
+    w1, w2 = fwht(xs[:, :16]), fwht(xs[:, 16:])
+    np.testing.assert_allclose(np.asarray(fwht_double(w1, w2)), fwht(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="power of two"):
+        fwht(strict.asarray(np.ones(6)))

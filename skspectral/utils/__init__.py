@@ -70,7 +70,5 @@ def all_estimators(type_filter=None):
         unknown = set(wanted) - set(kinds)
         if unknown:
             raise ValueError(f"type_filter must be among {sorted(kinds)}, got {sorted(unknown)}")
-        found = {
-            n: c for n, c in found.items() if any(issubclass(c, kinds[w]) for w in wanted)
-        }
+        found = {n: c for n, c in found.items() if any(issubclass(c, kinds[w]) for w in wanted)}
     return sorted(found.items())
