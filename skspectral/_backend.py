@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
@@ -89,19 +88,32 @@ def effective_n_jobs(n_jobs) -> int:
     return n_jobs
 
 
-@contextlib.contextmanager
-def numba_threads(n_jobs):
+class numba_threads:
     """Run numba's parallel kernels with the thread count ``n_jobs`` asks for.
 
-    The count is clipped to the size of numba's pool (``NUMBA_NUM_THREADS``); the previous count is
-    restored on exit.
+    A context manager; the count is clipped to the size of numba's pool (``NUMBA_NUM_THREADS``)
+    and the previous count is restored on exit. ``with numba_threads(n_jobs) as n:`` gives the
+    count in use.
     """
-    import numba
 
-    n = min(effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield n
-    finally:
-        numba.set_num_threads(previous)
+    __slots__ = ("_n", "_previous")
+
+    def __init__(self, n_jobs):
+        import numba
+
+        self._n = min(effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS)
+        self._previous = None
+
+    def __enter__(self) -> int:
+        import numba
+
+        self._previous = numba.get_num_threads()
+        if self._previous != self._n:
+            numba.set_num_threads(self._n)
+        return self._n
+
+    def __exit__(self, *exc) -> None:
+        import numba
+
+        if self._previous != self._n:
+            numba.set_num_threads(self._previous)

@@ -48,6 +48,8 @@ _NORMS = ("ortho", "backward", "forward")
 # Stages of the transform with butterfly span below this run inside one block that stays in
 # L1 cache; the larger spans are done in radix-4 passes over the whole row.
 _BLOCK = 2048
+# Arrays up to this many elements are transformed on the calling thread.
+_SERIAL_SIZE = 1 << 15
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,6 +154,13 @@ def fwht_row(x, scale):
         for c in range(groups // chunk):
             _fwht_large_pass(x, h, c * chunk, (c + 1) * chunk, radix4)
         h = h * 4 if radix4 else h * 2
+
+
+@njit(cache=True, nogil=True)
+def _fwht_rows_serial(x, scale):
+    """In-place FWHT of every row of the C-contiguous 2-D array ``x``, on the calling thread."""
+    for r in range(x.shape[0]):
+        fwht_row(x[r], scale)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -277,6 +286,10 @@ def _normalize_axis(axis: int, ndim: int) -> int:
 
 def _fwht_2d_inplace(x2d: np.ndarray, scale: float, workers) -> None:
     if x2d.size == 0:
+        return
+    if x2d.size <= _SERIAL_SIZE:
+        # small: waking the thread pool costs more than the transform
+        _fwht_rows_serial(x2d, scale)
         return
     with numba_threads(workers) as n_threads:
         if x2d.shape[0] >= n_threads or x2d.shape[1] <= _BLOCK:
@@ -415,7 +428,7 @@ def _bit_reversal_cached(m: int) -> np.ndarray:
 
 
 def bit_reversal_permutation(m: int) -> np.ndarray:
-    """Indices ``0 .. 2**m - 1`` with their ``m`` bits reversed.
+    """The integers ``0`` to ``2**m - 1`` with their ``m`` bits reversed.
 
     ``bit_reversal_permutation(m)[i]`` is the integer whose binary digits are those of ``i``
     read backwards (on ``m`` bits). The permutation is its own inverse. Results are cached and
@@ -437,7 +450,7 @@ def bit_reversal_permutation(m: int) -> np.ndarray:
 def _permute_last(x2d: np.ndarray, workers) -> np.ndarray:
     """``x2d[:, bit_reversal_permutation(m)]`` as a new C-contiguous array."""
     m = _log2_length(x2d.shape[1])
-    if x2d.size <= _BLOCK * 8:
+    if x2d.size <= _SERIAL_SIZE:
         # small: numpy's gather is cheaper than a call into the thread pool
         return x2d[:, bit_reversal_permutation(m)]
     q = min(m // 2, 5)
