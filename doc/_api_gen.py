@@ -19,12 +19,13 @@ from types import ModuleType
 
 PACKAGE = "skspectral"
 
-# (key, rubric, autosummary template) in the order the groups are shown within a module
+# (key, rubric) in the order the groups are shown within a module. The stub page of each object
+# is written from the autosummary template of its type (doc/_templates/autosummary/<type>.rst).
 GROUPS = (
-    ("estimator", "Estimators", "class.rst"),
-    ("class", "Classes", "class.rst"),
-    ("function", "Functions", "function.rst"),
-    ("data", "Other objects", "base.rst"),
+    ("estimator", "Estimators"),
+    ("class", "Classes"),
+    ("function", "Functions"),
+    ("data", "Other objects"),
 )
 
 
@@ -127,7 +128,7 @@ def api_listing(package: str = PACKAGE) -> str:
         lines += [title, "-" * len(title), ""]
         lines += [f".. automodule:: {modname}", "   :no-members:", "   :no-inherited-members:", ""]
         lines += [f".. currentmodule:: {modname}", ""]
-        for key, rubric, template in GROUPS:
+        for key, rubric in GROUPS:
             names = groups.get(key)
             if not names:
                 continue
@@ -135,7 +136,6 @@ def api_listing(package: str = PACKAGE) -> str:
             lines += [
                 ".. autosummary::",
                 "   :toctree: generated/",
-                f"   :template: {template}",
                 "   :nosignatures:",
                 "",
             ]

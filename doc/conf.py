@@ -9,6 +9,7 @@ the gallery runs every ``examples/plot_*.py``. Nothing here reaches the network.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -74,7 +75,6 @@ autosummary_generate_overwrite = True
 autosummary_imported_members = False
 autodoc_typehints = "none"
 autodoc_member_order = "bysource"
-autodoc_default_options = {"inherited-members": False}
 
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -122,3 +122,25 @@ except ImportError:  # the default theme needs nothing beyond Sphinx
 html_title = f"skspectral {release}"
 html_static_path = []
 html_show_sourcelink = False
+
+
+# -- docstrings inherited from scikit-learn ---------------------------------------------------
+
+_SKLEARN_LABELED_REF = re.compile(r":ref:`([^`<]+?)\s*<[^`>]+>`")
+_SKLEARN_BARE_REF = re.compile(r":ref:`[^`]+`")
+
+
+def _unlink_sklearn_refs(app, what, name, obj, options, lines):
+    """Methods inherited from scikit-learn (``set_output``, ``get_metadata_routing``, ...) point
+    at labels of scikit-learn's own documentation, which do not exist here: keep their text."""
+    module = getattr(obj, "__module__", None) or ""
+    if not module.startswith("sklearn"):
+        return
+    for i, line in enumerate(lines):
+        line = _SKLEARN_LABELED_REF.sub(r"\1 (scikit-learn documentation)", line)
+        lines[i] = _SKLEARN_BARE_REF.sub("the scikit-learn documentation", line)
+
+
+def setup(app):
+    # before numpydoc reformats the docstring
+    app.connect("autodoc-process-docstring", _unlink_sklearn_refs, priority=400)
