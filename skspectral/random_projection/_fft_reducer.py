@@ -160,7 +160,7 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     # ------------------------------------------------------------------ structure
     def _limit(self, n_features):
         if self.mode == "magnitude":
-            return n_features // 2 + 1, "the distinct frequencies of a real FFT, n_features // 2 + 1"
+            return n_features // 2 + 1, "the distinct frequencies of a real FFT"
         return n_features, f"the size of the orthogonal {self.mode} transform, n_features"
 
     def _n_candidates(self, n_features):
