@@ -58,101 +58,105 @@ _SERIAL_SIZE = 1 << 15
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _fwht_small_stages(x, start, length, scale):
-    """All butterfly stages of span < ``length`` on ``x[start:start + length]``, scaled first."""
+def _butterfly2(a, b):
+    """One radix-2 butterfly stage on equal-length contiguous views: (a, b) <- (a + b, a - b)."""
+    for j in range(a.shape[0]):
+        u = a[j]
+        v = b[j]
+        a[j] = u + v
+        b[j] = u - v
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _butterfly4(a, b, c, d):
+    """Two radix-2 stages at once (spans h and 2h) on four equal-length contiguous views."""
+    for j in range(a.shape[0]):
+        s1 = a[j] + b[j]
+        d1 = a[j] - b[j]
+        s2 = c[j] + d[j]
+        d2 = c[j] - d[j]
+        a[j] = s1 + s2
+        b[j] = d1 + d2
+        c[j] = s1 - s2
+        d[j] = d1 - d2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fwht_block(v, scale):
+    """Whole in-place FWHT of the contiguous view ``v`` (power-of-two length, in cache), scaled
+    first. Loops run over slice views with ``range`` indices, which the compiler vectorizes."""
+    n = v.shape[0]
     if scale != 1.0:
-        for j in range(start, start + length):
-            x[j] = x[j] * scale
+        for j in range(n):
+            v[j] = v[j] * scale
     h = 1
-    if length >= 4:
+    if n >= 4:
         # spans 1 and 2 together, unrolled: these strides do not vectorize otherwise
-        for i in range(start, start + length, 4):
-            a = x[i]
-            b = x[i + 1]
-            c = x[i + 2]
-            d = x[i + 3]
+        for i in range(0, n, 4):
+            a = v[i]
+            b = v[i + 1]
+            c = v[i + 2]
+            d = v[i + 3]
             s1 = a + b
             d1 = a - b
             s2 = c + d
             d2 = c - d
-            x[i] = s1 + s2
-            x[i + 1] = d1 + d2
-            x[i + 2] = s1 - s2
-            x[i + 3] = d1 - d2
+            v[i] = s1 + s2
+            v[i + 1] = d1 + d2
+            v[i + 2] = s1 - s2
+            v[i + 3] = d1 - d2
         h = 4
-    while h < length:
-        if 4 * h <= length:
-            for i in range(start, start + length, 4 * h):
-                for j in range(i, i + h):
-                    a = x[j]
-                    b = x[j + h]
-                    c = x[j + 2 * h]
-                    d = x[j + 3 * h]
-                    s1 = a + b
-                    d1 = a - b
-                    s2 = c + d
-                    d2 = c - d
-                    x[j] = s1 + s2
-                    x[j + h] = d1 + d2
-                    x[j + 2 * h] = s1 - s2
-                    x[j + 3 * h] = d1 - d2
+    while h < n:
+        if 4 * h <= n:
+            for i in range(0, n, 4 * h):
+                _butterfly4(
+                    v[i : i + h],
+                    v[i + h : i + 2 * h],
+                    v[i + 2 * h : i + 3 * h],
+                    v[i + 3 * h : i + 4 * h],
+                )
             h *= 4
         else:
-            for i in range(start, start + length, 2 * h):
-                for j in range(i, i + h):
-                    a = x[j]
-                    b = x[j + h]
-                    x[j] = a + b
-                    x[j + h] = a - b
+            for i in range(0, n, 2 * h):
+                _butterfly2(v[i : i + h], v[i + h : i + 2 * h])
             h *= 2
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _fwht_large_pass(x, h, lo, hi, radix4):
-    """One pass of the stages of span ``h`` (and ``2h`` when ``radix4``) over flat butterfly
-    indices ``lo:hi`` (each index addresses one group of 2 or 4 elements)."""
+def _fwht_large_task(x, h, radix4, t, chunk):
+    """Task ``t`` of a pass of span ``h`` (and ``2h`` when ``radix4``) over a row: the
+    butterflies of one contiguous chunk of one group."""
+    per_group = h // chunk
+    width = 4 * h if radix4 else 2 * h
+    i = (t // per_group) * width + (t % per_group) * chunk
     if radix4:
-        for t in range(lo, hi):
-            j = (t // h) * 4 * h + t % h
-            a = x[j]
-            b = x[j + h]
-            c = x[j + 2 * h]
-            d = x[j + 3 * h]
-            s1 = a + b
-            d1 = a - b
-            s2 = c + d
-            d2 = c - d
-            x[j] = s1 + s2
-            x[j + h] = d1 + d2
-            x[j + 2 * h] = s1 - s2
-            x[j + 3 * h] = d1 - d2
+        _butterfly4(
+            x[i : i + chunk],
+            x[i + h : i + h + chunk],
+            x[i + 2 * h : i + 2 * h + chunk],
+            x[i + 3 * h : i + 3 * h + chunk],
+        )
     else:
-        for t in range(lo, hi):
-            j = (t // h) * 2 * h + t % h
-            a = x[j]
-            b = x[j + h]
-            x[j] = a + b
-            x[j + h] = a - b
+        _butterfly2(x[i : i + chunk], x[i + h : i + h + chunk])
 
 
 @njit(cache=True, nogil=True)
 def fwht_row(x, scale):
     """In-place FWHT of the 1-D contiguous array ``x`` (power-of-two length), scaled by ``scale``.
 
-    Serial; meant to be called from other numba kernels (one row per thread).
+    Serial; meant to be called from other numba kernels (one row per thread). Spans below
+    ``_BLOCK`` run block by block in cache; larger spans run in radix-4 passes over the row.
     """
     n = x.shape[0]
     block = min(n, _BLOCK)
     for start in range(0, n, block):
-        _fwht_small_stages(x, start, block, scale)
+        _fwht_block(x[start : start + block], scale)
     h = block
     while h < n:
         radix4 = 4 * h <= n
-        groups = n // 4 if radix4 else n // 2
-        # chunk of contiguous butterflies so the inner loop vectorizes
-        chunk = min(h, 1024)
-        for c in range(groups // chunk):
-            _fwht_large_pass(x, h, c * chunk, (c + 1) * chunk, radix4)
+        tasks = n // (4 * h) if radix4 else n // (2 * h)
+        for t in range(tasks):
+            _fwht_large_task(x, h, radix4, t, h)
         h = h * 4 if radix4 else h * 2
 
 
@@ -176,18 +180,16 @@ def _fwht_long_kernel(x, scale):
     long rows)."""
     n = x.shape[1]
     block = min(n, _BLOCK)
-    nblocks = n // block
     for r in range(x.shape[0]):
         row = x[r]
-        for b in prange(nblocks):
-            _fwht_small_stages(row, b * block, block, scale)
+        for b in prange(n // block):
+            _fwht_block(row[b * block : (b + 1) * block], scale)
         h = block
         while h < n:
             radix4 = 4 * h <= n
-            groups = n // 4 if radix4 else n // 2
             chunk = min(h, 1024)
-            for c in prange(groups // chunk):
-                _fwht_large_pass(row, h, c * chunk, (c + 1) * chunk, radix4)
+            for t in prange(n // (4 * chunk) if radix4 else n // (2 * chunk)):
+                _fwht_large_task(row, h, radix4, t, chunk)
             h = h * 4 if radix4 else h * 2
 
 

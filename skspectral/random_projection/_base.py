@@ -193,13 +193,33 @@ class _BaseSpectralReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             asks for float16 or int8 codes.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, order="C", reset=False)
+        late = self._nonfinite_reaches_every_output()
+        X = validate_data(
+            self, X, dtype=_FLOATS, order="C", reset=False, ensure_all_finite=not late
+        )
         if self.output_dtype is None:
-            return self._finish_float(self._project(X))
+            return self._finish_float(self._checked(self._project(X), late))
         out = np.empty((X.shape[0], self.n_components_), dtype=self._code_dtype())
         for rows in row_chunks(X.shape[0], max(X.shape[1], self.n_components_)):
-            out[rows] = self._encode(self._finish_float(self._project(X[rows])))
+            out[rows] = self._encode(
+                self._finish_float(self._checked(self._project(X[rows]), late))
+            )
         return out
+
+    def _nonfinite_reaches_every_output(self) -> bool:
+        """True when every output coordinate mixes every input coordinate, so a NaN or an
+        infinity in a row always shows in its output: the finiteness check can then run on the
+        (much smaller) output instead of a separate pass over the input."""
+        return False
+
+    @staticmethod
+    def _checked(Y, late):
+        if late and not np.isfinite(Y).all():
+            raise ValueError(
+                "Input X contains NaN or infinity (or values so large that the transform "
+                "overflows); remove or impute them first."
+            )
+        return Y
 
     def _code_dtype(self):
         return np.float16 if self.output_dtype == "float16" else np.int8

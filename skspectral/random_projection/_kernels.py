@@ -94,32 +94,3 @@ def srht_sparse_adjoint(Y, signs, p, indptr, indices, values, out, n_blocks):
             orow = out[r]
             for j in range(d):
                 orow[j] = buf[j] * signs[j]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def srht_gather_blocked(X, signs, p, block, keep_hi, keep_lo, h_small, scale, out, n_blocks):
-    """:func:`srht_gather` with the last stages pruned to the kept outputs.
-
-    The Sylvester matrix factors as ``H_p = H_m (x) H_L`` (``p = m L``): output ``i = i1 L + i2``
-    of ``H_p z`` is ``sum_j1 H_m[i1, j1] (H_L z_j1)[i2]`` with ``z_j1`` the ``j1``-th block of
-    ``L`` entries. So each block is transformed by :func:`skspectral.fft.fwht_row` (in cache)
-    and only the ``k`` kept outputs are combined, ``m`` terms each: ``p log L + k m`` operations
-    instead of ``p log p``, a gain when ``k`` is small against ``p``.
-    """
-    n = X.shape[0]
-    k = keep_hi.shape[0]
-    m = p // block
-    for b in prange(n_blocks):
-        buf = np.empty(p, dtype=X.dtype)
-        for r in range(b * n // n_blocks, (b + 1) * n // n_blocks):
-            _load_signed(X[r], signs, buf)
-            for j1 in range(m):
-                fwht_row(buf[j1 * block : (j1 + 1) * block], 1.0)
-            orow = out[r]
-            for i in range(k):
-                i1 = keep_hi[i]
-                i2 = keep_lo[i]
-                acc = buf[i2] * h_small[i1, 0]
-                for j1 in range(1, m):
-                    acc += h_small[i1, j1] * buf[j1 * block + i2]
-                orow[i] = acc * scale

@@ -8,26 +8,12 @@ from numbers import Real
 
 import numpy as np
 import scipy.fft
-import scipy.linalg
 import scipy.sparse
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._backend import effective_n_jobs, numba_threads
 from ._base import _BaseSpectralReducer, row_chunks
-
-# Block length of the pruned Hadamard kernel: the blocks are transformed whole (in L1 cache)
-# and only the kept outputs of the remaining stages are formed.
-_PRUNE_BLOCK = 256
-
-
-def _pruning_block(p: int, k: int) -> int:
-    """Block length for :func:`_kernels.srht_gather_blocked`, or ``p`` (no pruning) when the
-    pruned form does not save work: ``p log L + k m`` against ``p log p`` additions."""
-    if p <= _PRUNE_BLOCK:
-        return p
-    m = p // _PRUNE_BLOCK
-    return _PRUNE_BLOCK if k * m < p * math.log2(m) else p
 
 
 class SubsampledRandomizedHadamard(_BaseSpectralReducer):
@@ -221,6 +207,10 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
             (P.data * scale).astype(dtype),
         )
 
+    def _nonfinite_reaches_every_output(self) -> bool:
+        # each kept Hadamard coefficient is a +-1 combination of all (sign-flipped) inputs
+        return self.basis == "hadamard" and self.projection == "subsample"
+
     def _project(self, X):
         n, d = X.shape
         k = self.n_components_
@@ -235,24 +225,7 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
                 n_blocks = min(n, 4 * n_threads)
                 if self.projection == "subsample":
                     scale = dtype(1.0 / math.sqrt(k))  # sqrt(p / k) times the 1/sqrt(p) of H
-                    block = _pruning_block(p, k)
-                    if block < p:
-                        rows = self.selected_rows_
-                        h_small = scipy.linalg.hadamard(p // block).astype(dtype)
-                        _kernels.srht_gather_blocked(
-                            X,
-                            signs,
-                            p,
-                            block,
-                            rows // block,
-                            rows % block,
-                            h_small,
-                            scale,
-                            out,
-                            n_blocks,
-                        )
-                    else:
-                        _kernels.srht_gather(X, signs, p, self.selected_rows_, scale, out, n_blocks)
+                    _kernels.srht_gather(X, signs, p, self.selected_rows_, scale, out, n_blocks)
                 else:
                     parts = self._sparse_parts(dtype, 1.0 / math.sqrt(k * p))
                     _kernels.srht_sparse(X, signs, p, *parts, out, n_blocks)

@@ -215,3 +215,20 @@ def test_partial_fit_learns_the_int8_scale_only():
     np.testing.assert_array_equal(parts.selected_rows_, whole.selected_rows_)
     assert parts.quantization_scale_ == pytest.approx(whole.quantization_scale_, rel=1e-12)
     np.testing.assert_array_equal(parts.transform(X), whole.transform(X))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize(
+    "basis, projection", [("hadamard", "subsample"), ("hadamard", "sparse"), ("dct", "subsample")]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nonfinite_anywhere_in_a_row_is_rejected_at_transform(value, basis, projection, dtype):
+    # the subsampled Hadamard path checks finiteness on its output: a bad value in any
+    # coordinate of any row must still be caught, whatever the kept rows are
+    X = _data(6, 40).astype(dtype)
+    est = SRHT(n_components=3, basis=basis, projection=projection, random_state=0).fit(X)
+    for i, j in [(0, 0), (5, 39), (2, 17)]:
+        bad = X.copy()
+        bad[i, j] = value
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            est.transform(bad)
