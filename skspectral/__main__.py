@@ -57,7 +57,7 @@ def _build_parser() -> argparse.ArgumentParser:
     reduce.add_argument("-k", "--n-components", type=int, required=True, help="output dimension")
     reduce.add_argument(
         "--method",
-        choices=["srht", "fft-magnitude", "fft-rfft", "fft-dct"],
+        choices=["srht", "fft-magnitude", "fft-fourier", "fft-dct"],
         default="srht",
         help="srht: subsampled randomized Hadamard transform (default); fft-*: "
         "FFTEmbeddingReducer in that mode",
