@@ -2,8 +2,10 @@
 
 Ours and the anchor run *alternately* in one process (warm-up first, then ``repeats`` rounds of
 ours / anchor), so a noisy shared machine slows both alike; the reported figure is the median of
-the per-round ratios ``anchor / ours`` (above 1: we are faster). Each run prints a table and the
-machine it ran on, and writes the same as JSON under ``benchmarks/results/``.
+the per-round ratios ``anchor / ours`` (above 1: we are faster). A function faster than about
+20 ms is timed over enough back-to-back calls to make each sample last that long. Each run
+prints a table and the machine it ran on, and writes the same as JSON under
+``benchmarks/results/``.
 
 Usage::
 
@@ -64,11 +66,26 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _time_once(fn) -> float:
+def _time_once(fn, number: int = 1) -> float:
+    """Seconds per call of ``fn``, over ``number`` back-to-back calls."""
     gc.collect()
     t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+def _calls_per_sample(fn, target: float = 0.02) -> int:
+    """How many calls make one timing sample last about ``target`` seconds (fast functions are
+    timed over many calls, so timer and scheduler noise stay small against them)."""
+    number = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        if time.perf_counter() - t0 >= target or number >= 1 << 16:
+            return number
+        number *= 4
 
 
 class Benchmark:
@@ -98,15 +115,16 @@ class Benchmark:
         for _ in range(warmup):
             ours()
             anchor()
+        n_ours, n_anchor = _calls_per_sample(ours), _calls_per_sample(anchor)
         t_ours, t_anchor, ratios = [], [], []
         for i in range(repeats):
             # alternate who goes first so neither always runs on a warmer cache
             if i % 2 == 0:
-                a = _time_once(ours)
-                b = _time_once(anchor)
+                a = _time_once(ours, n_ours)
+                b = _time_once(anchor, n_anchor)
             else:
-                b = _time_once(anchor)
-                a = _time_once(ours)
+                b = _time_once(anchor, n_anchor)
+                a = _time_once(ours, n_ours)
             t_ours.append(a)
             t_anchor.append(b)
             ratios.append(b / a if a > 0 else float("inf"))
@@ -121,8 +139,8 @@ class Benchmark:
         }
         self.timings.append(row)
         print(
-            f"{case:<44} ours {row['ours_s']:>10.4f} s   {anchor_name:<28} "
-            f"{row['anchor_s']:>10.4f} s   anchor/ours {row['ratio']:>6.2f}x",
+            f"{case:<44} ours {row['ours_s']:>10.6f} s   {anchor_name:<28} "
+            f"{row['anchor_s']:>10.6f} s   anchor/ours {row['ratio']:>6.2f}x",
             flush=True,
         )
         return row
@@ -149,8 +167,8 @@ class Benchmark:
             print("|---|---:|---|---:|---:|")
             for r in self.timings:
                 print(
-                    f"| {r['case']} | {r['ours_s']:.4f} | {r['anchor']} | "
-                    f"{r['anchor_s']:.4f} | {r['ratio']:.2f}x |"
+                    f"| {r['case']} | {r['ours_s']:.3g} | {r['anchor']} | "
+                    f"{r['anchor_s']:.3g} | {r['ratio']:.2f}x |"
                 )
         if self.rows:
             keys = [k for k in self.rows[0] if k != "case"]

@@ -188,7 +188,7 @@ class _BaseSpectralReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, `n_components_`)
             The reduced data: the dtype of ``X`` (float32 or float64) unless ``output_dtype``
             asks for float16 or int8 codes.
         """
@@ -230,12 +230,12 @@ class _BaseSpectralReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Output of :meth:`transform` (float16 and int8 codes are decoded first).
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             float32 for float32, float16 or int8 input, float64 otherwise. Normalization
             (``normalize=True``) is not undone: the result then has the direction only.
         """

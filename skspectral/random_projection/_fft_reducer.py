@@ -89,7 +89,7 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     ----------
     n_components_ : int
         Number of output components.
-    components_ : ndarray of shape (n_components_,)
+    components_ : ndarray of shape (`n_components_`,)
         The coefficients kept: frequencies for ``"magnitude"``, positions in the orthonormal
         real Fourier layout for ``"fourier"``, DCT indices for ``"dct"``.
     energy_ : ndarray of shape (n_candidates,)

@@ -74,11 +74,11 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         Output dimension ``k``.
     n_padded_ : int
         Size ``p`` of the orthogonal transform.
-    signs_ : ndarray of shape (n_features_in_,)
+    signs_ : ndarray of shape (`n_features_in_`,)
         The random signs (the diagonal of ``D``), as float64.
-    selected_rows_ : ndarray of shape (n_components_,)
+    selected_rows_ : ndarray of shape (`n_components_`,)
         The rows of the transform that are kept, sorted (``projection="subsample"``).
-    projection_ : scipy.sparse.csr_matrix of shape (n_components_, n_padded_)
+    projection_ : scipy.sparse.csr_matrix of shape (`n_components_`, `n_padded_`)
         The sparse matrix ``P`` with entries ``N(0, 1/q)`` (``projection="sparse"``).
     density_ : float
         The probability ``q`` used (``projection="sparse"``).
