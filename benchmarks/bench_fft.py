@@ -35,49 +35,27 @@ def main(argv=None):
         n = 2**m
         x = rng.normal(size=n)
         y = scipy.fft.fft(x)
-        repeats = 9 if m <= 18 else 5
-        label = f"n=2^{m}"
+        # (name, ours, anchor, anchor name, input)
+        cases = [
+            ("fftbr {} (floor)", fftbr, scipy.fft.fft, "scipy.fft.fft", x),
+            ("ifftbr {} (floor)", ifftbr, scipy.fft.ifft, "scipy.fft.ifft", y),
+        ]
         if qmcpy is not None:
+            cases = [
+                ("fwht {}", fwht, qmcpy.fwht, "qmcpy.fwht", x),
+                ("fftbr {}", fftbr, qmcpy.fftbr, "qmcpy.fftbr", x),
+                ("ifftbr {}", ifftbr, qmcpy.ifftbr, "qmcpy.ifftbr", y),
+                *cases,
+            ]
+        for name, ours, anchor, anchor_name, data in cases:
             bench.compare(
-                f"fwht {label}",
-                lambda x=x: fwht(x),
-                lambda x=x: qmcpy.fwht(x),
-                "qmcpy.fwht",
-                repeats=repeats,
+                name.format(f"n=2^{m}"),
+                lambda f=ours, d=data: f(d),
+                lambda f=anchor, d=data: f(d),
+                anchor_name,
+                repeats=9 if m <= 18 else 5,
                 n=n,
             )
-            bench.compare(
-                f"fftbr {label}",
-                lambda x=x: fftbr(x),
-                lambda x=x: qmcpy.fftbr(x),
-                "qmcpy.fftbr",
-                repeats=repeats,
-                n=n,
-            )
-            bench.compare(
-                f"ifftbr {label}",
-                lambda y=y: ifftbr(y),
-                lambda y=y: qmcpy.ifftbr(y),
-                "qmcpy.ifftbr",
-                repeats=repeats,
-                n=n,
-            )
-        bench.compare(
-            f"fftbr {label} (floor)",
-            lambda x=x: fftbr(x),
-            lambda x=x: scipy.fft.fft(x),
-            "scipy.fft.fft",
-            repeats=repeats,
-            n=n,
-        )
-        bench.compare(
-            f"ifftbr {label} (floor)",
-            lambda y=y: ifftbr(y),
-            lambda y=y: scipy.fft.ifft(y),
-            "scipy.fft.ifft",
-            repeats=repeats,
-            n=n,
-        )
     bench.finish()
 
 

@@ -166,6 +166,38 @@ def test_fftbr_and_ifftbr_match_scipy_with_explicit_permutation(m):
     np.testing.assert_allclose(fftbr(ifftbr(x)), x, atol=1e-10)
 
 
+@pytest.mark.parametrize("shape", [(1, 2**16), (5, 2**13)])
+def test_threaded_paths_match_the_serial_ones(shape):
+    # workers=None runs on the calling thread; workers=2 goes through the parallel kernels
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=shape)
+    np.testing.assert_array_equal(fftbr(x, workers=2), fftbr(x))
+    np.testing.assert_array_equal(ifftbr(x, workers=2), ifftbr(x))
+    np.testing.assert_allclose(fwht(x, workers=2), fwht(x), rtol=1e-13, atol=1e-13)
+    perm = _reference_bitrev(shape[1].bit_length() - 1)
+    np.testing.assert_allclose(fftbr(x, workers=2), scipy.fft.fft(x[:, perm], norm="ortho"))
+
+
+def test_fftbr_results_do_not_share_its_scratch_buffer():
+    # fftbr reuses a per-thread buffer for the permuted input; results must not alias it, and
+    # calls from several threads at once must not disturb each other
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(12)
+    xs = [rng.normal(size=(2, 2**m)) for m in (10, 12, 10, 14) * 4]
+    expected = [
+        scipy.fft.fft(x[:, _reference_bitrev(x.shape[1].bit_length() - 1)], norm="ortho")
+        for x in xs
+    ]
+    first = fftbr(xs[0])
+    fftbr(xs[1])
+    np.testing.assert_allclose(first, expected[0], atol=1e-12)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(fftbr, xs))
+    for got, want in zip(results, expected, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-12)
+
+
 def test_fftbr_dtypes_axis_and_batch():
     rng = np.random.default_rng(5)
     x32 = rng.normal(size=(3, 4, 16)).astype(np.float32)
