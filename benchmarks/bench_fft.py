@@ -5,7 +5,9 @@ Cases, for n = 2^10 ... 2^22 (real float64 input, one slice, one thread):
 * ``fwht`` against ``qmcpy.fwht`` (QMCPy's NumPy implementation);
 * ``fftbr`` / ``ifftbr`` against ``qmcpy.fftbr`` / ``qmcpy.ifftbr``;
 * ``fftbr`` / ``ifftbr`` against ``scipy.fft.fft`` / ``ifft`` of the same length: the floor, since
-  the bit-reversed FFT is that FFT plus a permutation.
+  the bit-reversed FFT is that FFT plus a permutation. Three floors: the plain call with its
+  default scaling, the call with ``norm="ortho"`` (the same numbers as ``fftbr``, only in another
+  order), and ``fftbr`` / ``ifftbr`` on complex input against the plain call on that input.
 
 Run: ``python -m benchmarks.bench_fft`` (``--quick``: n up to 2^18, fewer rounds).
 """
@@ -36,8 +38,15 @@ def main(argv=None):
         x = rng.normal(size=n)
         y = scipy.fft.fft(x)
         # (name, ours, anchor, anchor name, input)
+        z = x + 1j * rng.normal(size=n)
+
+        def fft_ortho(v):
+            return scipy.fft.fft(v, norm="ortho")
+
         cases = [
             ("fftbr {} (floor)", fftbr, scipy.fft.fft, "scipy.fft.fft", x),
+            ("fftbr {} (floor, same scaling)", fftbr, fft_ortho, "scipy.fft.fft ortho", x),
+            ("fftbr {} complex (floor)", fftbr, scipy.fft.fft, "scipy.fft.fft", z),
             ("ifftbr {} (floor)", ifftbr, scipy.fft.ifft, "scipy.fft.ifft", y),
         ]
         if qmcpy is not None:

@@ -5,7 +5,9 @@
 * :func:`bit_reversal_permutation`, :func:`fftbr` / :func:`ifftbr`: the FFT in bit-reversed order
   of Rathinavel and Hickernell, used for shift-invariant kernels on rank-1 lattices in
   radical-inverse order. With orthonormal scaling, a circulant-in-bit-reversed-order matrix ``K``
-  acts as ``K @ y == ifftbr(lam * fftbr(y))`` with ``lam = sqrt(n) * fftbr(K[:, 0])``.
+  acts as ``K @ y == ifftbr(lam * fftbr(y))`` with ``lam = sqrt(n) * fftbr(K[:, 0])``. The
+  bit reversal costs no pass of its own: it is folded into the steps of a four-step FFT (see
+  ``_fftbr_rows``).
 * :func:`fftbr_double` / :func:`fwht_double`: the doubling ("butterfly") update, the transform of
   ``2n`` values from the transforms of its two halves in O(n), which lets a design grow from ``n``
   to ``2n`` points without redoing the transform.
@@ -21,6 +23,7 @@ R. Jagadeeswaran and F. J. Hickernell, "Fast automatic Bayesian cubature using l
 Statistics and Computing 29 (2019). -- "Fast automatic Bayesian cubature using Sobol' sampling",
 Advances in Modeling and Simulation (2022). A. G. Sorokin and R. Jagadeeswaran, "Fast Gaussian
 process regression on rank-1 lattices and digital nets", QMCPy documentation (2023).
+D. H. Bailey, "FFTs in external or hierarchical memory", The Journal of Supercomputing 4 (1990).
 """
 
 from __future__ import annotations

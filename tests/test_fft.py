@@ -166,6 +166,65 @@ def test_fftbr_and_ifftbr_match_scipy_with_explicit_permutation(m):
     np.testing.assert_allclose(fftbr(ifftbr(x)), x, atol=1e-10)
 
 
+# Every route of fftbr / ifftbr: a short 1-D transform (m <= 12); rows whole (complex length up
+# to 2**11); the doubling split (2**12 to 2**14); the four-step split (2**15 on). A real input
+# is packed into a complex transform of half its length, so it takes the route of m - 1.
+ROUTE_LENGTHS = [0, 1, 2, 5, 11, 12, 13, 14, 15, 16]
+
+
+def _random(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.normal(size=shape)
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("m", ROUTE_LENGTHS)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32, np.complex64])
+@pytest.mark.parametrize("rows", [None, 3])
+def test_every_fftbr_route_matches_scipy_with_explicit_permutation(m, dtype, rows):
+    shape = (2**m,) if rows is None else (rows, 2**m)
+    x = _random(shape, dtype, seed=m)
+    x_before = x.copy()
+    perm = _reference_bitrev(m)
+    exact = x.astype(np.complex128)
+    single = np.dtype(dtype) in (np.float32, np.complex64)
+    tol = dict(rtol=2e-5, atol=2e-5) if single else dict(rtol=1e-12, atol=1e-12)
+    y = fftbr(x)
+    assert y.dtype == (np.complex64 if single else np.complex128)
+    assert y.shape == x.shape
+    np.testing.assert_allclose(y, scipy.fft.fft(exact[..., perm], norm="ortho"), **tol)
+    z = ifftbr(x)
+    assert z.dtype == y.dtype
+    np.testing.assert_allclose(z, scipy.fft.ifft(exact, norm="ortho")[..., perm], **tol)
+    np.testing.assert_allclose(ifftbr(y), x, **tol)
+    np.testing.assert_array_equal(x, x_before)  # the input is left alone
+
+
+@pytest.mark.parametrize("m", [5, 12, 13, 15])
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_fftbr_of_strided_views_and_other_axes(m, dtype):
+    base = _random((4, 2**m, 2), dtype, seed=m)
+    x = base[::2, :, 0]  # non-contiguous rows
+    perm = _reference_bitrev(m)
+    np.testing.assert_allclose(fftbr(x), scipy.fft.fft(x[:, perm], norm="ortho"), atol=1e-12)
+    np.testing.assert_allclose(ifftbr(x), scipy.fft.ifft(x, norm="ortho")[:, perm], atol=1e-12)
+    np.testing.assert_allclose(fftbr(x.T, axis=0), fftbr(x).T, atol=1e-12)
+    np.testing.assert_allclose(ifftbr(x[0], axis=0), ifftbr(x)[0], atol=1e-12)
+
+
+def test_fft_inplace_copies_back_when_scipy_returns_a_new_array(monkeypatch):
+    from skspectral import fft as fft_module
+
+    a = _random((2, 8), np.complex128, seed=1)
+    expected = scipy.fft.fft(a, axis=1)
+    real_fft = scipy.fft.fft
+    monkeypatch.setattr(scipy.fft, "fft", lambda x, **kw: real_fft(np.array(x), **kw))
+    fft_module._fft_inplace(a, 1, None)
+    np.testing.assert_allclose(a, expected, atol=1e-12)
+
+
 @pytest.mark.parametrize("shape", [(1, 2**16), (5, 2**13)])
 def test_threaded_paths_match_the_serial_ones(shape):
     # workers=None runs on the calling thread; workers=2 goes through the parallel kernels
