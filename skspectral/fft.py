@@ -577,9 +577,8 @@ _SHORT_PERMS: dict = {}
 _FFT_DTYPES = frozenset([np.float32, np.float64, np.complex64, np.complex128])
 
 
-def _scratch_like(shape, dtype, slot=0) -> np.ndarray:
-    """A per-thread reusable scratch array (a fresh one above 64 MiB); ``slot`` 0 or 1 picks one
-    of two buffers.
+def _scratch_like(shape, dtype) -> np.ndarray:
+    """A per-thread reusable scratch array (a fresh one above 64 MiB).
 
     Valid until the next call on the same thread: only for temporaries that do not escape.
     """
@@ -587,12 +586,10 @@ def _scratch_like(shape, dtype, slot=0) -> np.ndarray:
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > _SCRATCH_MAX_BYTES:
         return np.empty(shape, dtype=dtype)
-    bufs = getattr(_scratch, "bufs", None)
-    if bufs is None:
-        bufs = _scratch.bufs = [np.empty(0, np.uint8), np.empty(0, np.uint8)]
-    if bufs[slot].nbytes < nbytes:
-        bufs[slot] = np.empty(nbytes, dtype=np.uint8)
-    return bufs[slot][:nbytes].view(dtype).reshape(shape)
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = _scratch.buf = np.empty(nbytes, dtype=np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
 
 
 @functools.lru_cache(maxsize=64)
@@ -721,16 +718,17 @@ def _ifftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
         return y.reshape(x.shape)
     scale = np.dtype(cdtype).type(1.0 / math.sqrt(n)).real
     z = _scratch_like((batch, rows, cols), cdtype)
+    y = np.empty((batch, rows, cols), dtype=cdtype)
     if a == 1:
         _undouble_rows(x2, z, _twiddle_table(m, cdtype), scale)
+        _fft_inplace(z, 2, workers, inverse=True)
+        _permute_rows(z, y, rev)
     else:
-        t = _scratch_like((batch, rows, cols), cdtype, slot=1)
-        np.copyto(t, x2.reshape(t.shape))
-        _fft_inplace(t, 1, workers, inverse=True)
-        _twiddle_rows(t, z, _bit_reversal_cached(a), *_twiddles(m, cdtype), scale, True)
-    _fft_inplace(z, 2, workers, inverse=True)
-    y = np.empty((batch, rows, cols), dtype=cdtype)
-    _permute_rows(z, y, rev)
+        np.copyto(z, x2.reshape(z.shape))
+        _fft_inplace(z, 1, workers, inverse=True)
+        _twiddle_rows(z, y, _bit_reversal_cached(a), *_twiddles(m, cdtype), scale, True)
+        _fft_inplace(y, 2, workers, inverse=True)
+        _permute_rows_inplace(y.reshape(-1, cols), rev)
     return y.reshape(x.shape)
 
 
