@@ -266,36 +266,57 @@ def _twiddle_rows(z, t, rev, tw_hi, tw_lo, s, scale, inverse):
 
 
 @njit(cache=True, nogil=True)
-def _double_rows(z, y, w, scale):
-    """The doubling step: ``y[b] = scale * [z0 + w z1, z0 - w z1]`` for ``z[b] = (z0, z1)`` and
-    the table ``w[k] = exp(-2 pi i k / L)``, ``k < L / 2``, ``L = y.shape[1]`` (a four-step
-    FFT with two rows, its twiddle and 2-point column transforms fused)."""
-    half = z.shape[2]
+def _radix4_rows(z, y, w, scale):
+    """The last step of a four-step FFT with four rows, its twiddles and 4-point column
+    transforms fused: for row spectra ``z[b] = (z0, z1, z2, z3)`` of length ``C`` read in
+    bit-reversed row order ``(z0, z2, z1, z3)``, ``y[b, q C + k] = scale * sum_r (-i)**(q r)
+    w**(r k) z[b, rev(r), k]`` with the table ``w[j] = exp(-2 pi i j / (4 C))``, ``j < 2 C``."""
+    c = z.shape[2]
     for b in range(z.shape[0]):
-        z0 = z[b, 0]
-        z1 = z[b, 1]
+        z0, z1, z2, z3 = z[b, 0], z[b, 1], z[b, 2], z[b, 3]
         yb = y[b]
-        for k in range(half):
-            u = _scaled(z0[k], scale)
-            v = _scaled(w[k] * z1[k], scale)
-            yb[k] = u + v
-            yb[k + half] = u - v
+        for k in range(c):
+            w1 = w[k]
+            w2 = w[2 * k]
+            t0 = z0[k]
+            t1 = w1 * z2[k]
+            t2 = w2 * z1[k]
+            t3 = (w1 * w2) * z3[k]
+            a0 = t0 + t2
+            a1 = t0 - t2
+            b0 = t1 + t3
+            d = t1 - t3
+            b1 = complex(d.imag, -d.real)  # -i d
+            yb[k] = _scaled(a0 + b0, scale)
+            yb[k + c] = _scaled(a1 + b1, scale)
+            yb[k + 2 * c] = _scaled(a0 - b0, scale)
+            yb[k + 3 * c] = _scaled(a1 - b1, scale)
 
 
 @njit(cache=True, nogil=True)
-def _undouble_rows(y, z, w, scale):
-    """Inverse of :func:`_double_rows` up to scale: ``z[b] = scale * (y0 + y1, conj(w) (y0 - y1))``
-    for the halves ``y0``, ``y1`` of ``y[b]``."""
-    half = z.shape[2]
+def _unradix4_rows(y, z, w, scale):
+    """Inverse of :func:`_radix4_rows` up to scale: unnormalized 4-point inverse transforms of
+    the four quarters of ``y[b]``, twiddles undone, rows put back in bit-reversed order."""
+    c = z.shape[2]
     for b in range(y.shape[0]):
         yb = y[b]
-        z0 = z[b, 0]
-        z1 = z[b, 1]
-        for k in range(half):
-            u = yb[k]
-            v = yb[k + half]
-            z0[k] = _scaled(u + v, scale)
-            z1[k] = _scaled(w[k].conjugate() * (u - v), scale)
+        z0, z1, z2, z3 = z[b, 0], z[b, 1], z[b, 2], z[b, 3]
+        for k in range(c):
+            y0 = yb[k]
+            y1 = yb[k + c]
+            y2 = yb[k + 2 * c]
+            y3 = yb[k + 3 * c]
+            a0 = y0 + y2
+            a1 = y0 - y2
+            b0 = y1 + y3
+            d = y1 - y3
+            b1 = complex(-d.imag, d.real)  # i d
+            w1 = w[k].conjugate()
+            w2 = w[2 * k].conjugate()
+            z0[k] = _scaled(a0 + b0, scale)
+            z2[k] = _scaled(w1 * (a1 + b1), scale)
+            z1[k] = _scaled(w2 * (a0 - b0), scale)
+            z3[k] = _scaled((w1 * w2) * (a1 - b1), scale)
 
 
 @njit(cache=True, nogil=True)
@@ -571,7 +592,7 @@ _SCRATCH_MAX_BYTES = 1 << 26
 # Up to this length (log2) a transform permutes its input whole and calls one FFT.
 _DIRECT_MAX_LOG = 12
 # From this length (log2) on, the four-step split into about sqrt(n) rows (see _fftbr_rows).
-_FOUR_STEP_MIN_LOG = 15
+_FOUR_STEP_MIN_LOG = 16
 # Bit-reversal permutations of the lengths _fftbr_short has seen, for fftbr's first lines.
 _SHORT_PERMS: dict = {}
 _FFT_DTYPES = frozenset([np.float32, np.float64, np.complex64, np.complex128])
@@ -647,7 +668,7 @@ def _fftbr_short(x: np.ndarray, m: int, workers, inverse: bool) -> np.ndarray:
 
 def _split(m: int) -> int:
     """log2 of the number of rows a transform of length ``2**m`` is split into."""
-    return 0 if m <= _DIRECT_MAX_LOG - 1 else 1 if m < _FOUR_STEP_MIN_LOG else m // 2
+    return 0 if m <= _DIRECT_MAX_LOG - 1 else 2 if m < _FOUR_STEP_MIN_LOG else m // 2
 
 
 def _fftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
@@ -655,7 +676,7 @@ def _fftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
 
     1. A real input is packed as ``x1 + 1j x2`` (its two halves), a complex one taken as is:
        a complex transform of length ``L`` (``n / 2`` or ``n``).
-    2. That transform is split into ``R`` rows of ``C`` (``R = 1``, ``2`` or about
+    2. That transform is split into ``R`` rows of ``C`` (``R = 1``, ``4`` or about
        ``sqrt(L)``, by size), as in the four-step FFT (Bailey, "FFTs in external or
        hierarchical memory", J. Supercomputing 4, 1990): FFTs of the rows, a twiddle factor
        ``w**(r k)``, FFTs of the columns. Reversing the bits of ``j = r C + c`` gives
@@ -665,9 +686,9 @@ def _fftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
 
        (``w_L = exp(-2 pi i / L)``): the rows are gathered bit-reversed within the row (in
        cache, fused with the packing), and the row index is reversed where the twiddle step
-       reads its rows. With ``R = 2`` the twiddle and the 2-point column transforms are one
-       pass (the doubling step); with larger ``R`` each short FFT fits in cache, where one long
-       FFT streams the whole array through memory at every stage.
+       reads its rows. With ``R = 4`` the twiddle and the 4-point column transforms are one
+       pass (:func:`_radix4_rows`); with about ``sqrt(L)`` rows each short FFT fits in cache,
+       where one long FFT streams the whole array through memory at every stage.
     3. A real input's spectrum is untangled from the packed one (:func:`_untangle`).
     """
     n = 1 << m
@@ -690,9 +711,9 @@ def _fftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
         _permute_rows(xs[:, 0], work, rev)
     _fft_inplace(work, 2, workers, ortho=a == 0 and not real)
     scale = np.dtype(cdtype).type(1.0 if real else 1.0 / math.sqrt(n)).real
-    if a == 1:
-        _double_rows(work, dest, _twiddle_table(mc, cdtype), scale)
-    elif a > 1:
+    if a == 2:
+        _radix4_rows(work, dest, _twiddle_table(mc, cdtype), scale)
+    elif a > 2:
         t = dest.reshape(batch, rows, cols)
         _twiddle_rows(work, t, _bit_reversal_cached(a), *_twiddles(mc, cdtype), scale, False)
         _fft_inplace(t, 1, workers)
@@ -703,7 +724,7 @@ def _fftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
 
 def _ifftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
     """:func:`ifftbr` along the last axis: the steps of :func:`_fftbr_rows` for a complex
-    input undone in reverse order (column FFTs, twiddles or the doubling step, row FFTs,
+    input undone in reverse order (column FFTs and twiddles, or their fused radix-4 pass, row FFTs,
     row-local reversal)."""
     n = 1 << m
     batch = x.size // n
@@ -719,8 +740,8 @@ def _ifftbr_rows(x: np.ndarray, m: int, workers) -> np.ndarray:
     scale = np.dtype(cdtype).type(1.0 / math.sqrt(n)).real
     z = _scratch_like((batch, rows, cols), cdtype)
     y = np.empty((batch, rows, cols), dtype=cdtype)
-    if a == 1:
-        _undouble_rows(x2, z, _twiddle_table(m, cdtype), scale)
+    if a == 2:
+        _unradix4_rows(x2, z, _twiddle_table(m, cdtype), scale)
         _fft_inplace(z, 2, workers, inverse=True)
         _permute_rows(z, y, rev)
     else:

@@ -167,9 +167,10 @@ def test_fftbr_and_ifftbr_match_scipy_with_explicit_permutation(m):
 
 
 # Every route of fftbr / ifftbr: a short 1-D transform (m <= 12); rows whole (complex length up
-# to 2**11); the doubling split (2**12 to 2**14); the four-step split (2**15 on). A real input
-# is packed into a complex transform of half its length, so it takes the route of m - 1.
-ROUTE_LENGTHS = [0, 1, 2, 5, 11, 12, 13, 14, 15, 16]
+# to 2**11); four rows and a fused radix-4 pass (2**12 to 2**15); the four-step split (2**16
+# on). A real input is packed into a complex transform of half its length, so it takes the
+# route of m - 1.
+ROUTE_LENGTHS = [0, 1, 2, 5, 11, 12, 13, 15, 16, 17]
 
 
 def _random(shape, dtype, seed):
