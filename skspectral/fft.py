@@ -829,7 +829,7 @@ def ifftbr(y, axis=-1, *, workers=None):
 
 
 def _fftbr_api(x, axis, workers, inverse):
-    if type(x) is not np.ndarray or x.dtype.type not in _FFT_DTYPES:
+    if type(x) is not np.ndarray or x.dtype.type not in _FFT_DTYPES or not x.dtype.isnative:
         if _is_array_api(x):
             return _fftbr_xp(x, axis, inverse=inverse)
         x = _as_float_array(x)

@@ -215,6 +215,15 @@ def test_fftbr_of_strided_views_and_other_axes(m, dtype):
     np.testing.assert_allclose(ifftbr(x[0], axis=0), ifftbr(x)[0], atol=1e-12)
 
 
+@pytest.mark.parametrize("m", [4, 13, 17])
+@pytest.mark.parametrize("dtype", [">f8", ">c16"])
+def test_fftbr_of_non_native_byte_order(m, dtype):
+    x = _random((2, 2**m), np.dtype(dtype).newbyteorder("="), seed=m).astype(dtype)
+    native = x.astype(np.dtype(dtype).newbyteorder("="))
+    np.testing.assert_allclose(fftbr(x), fftbr(native), atol=1e-12)
+    np.testing.assert_allclose(ifftbr(x[0]), ifftbr(native[0]), atol=1e-12)
+
+
 def test_fft_inplace_copies_back_when_scipy_returns_a_new_array(monkeypatch):
     from skspectral import fft as fft_module
 
