@@ -6,18 +6,25 @@
   on its device, and outputs are of the input's kind.
 * **Dtypes.** float32 and float64 are preserved; everything else (ints, bools, float16) is
   computed in float64, as scikit-learn does.
-* **Threads.** ``n_jobs`` / ``workers`` follow joblib's meaning (``None`` is 1, ``-1`` all
-  cores, ``-2`` all but one); :func:`numba_threads` applies it to numba's thread pool for the
-  duration of a call.
+* **Threads.** ``n_jobs`` / ``workers`` follow joblib's meaning (``None`` is 1, or what an
+  enclosing ``joblib.parallel_config(n_jobs=...)`` says; ``-1`` all cores, ``-2`` all but one);
+  :func:`numba_threads` applies it to numba's thread pool for the duration of a call, and
+  :func:`threaded_kernel` compiles a numba kernel twice (on the calling thread, and with its
+  ``prange`` loops in parallel) so that one thread asked for never enters numba's thread pool.
+  Parallel launches are serialized by one process-wide lock while numba's threading layer is
+  one that is not thread-safe (``workqueue``, numba's fallback where neither OpenMP nor TBB is
+  present), so concurrent calls from several Python threads never abort the process.
 """
 
 from __future__ import annotations
 
-import os
+import threading
+import types
 
 import numpy as np
 
-FLOAT_DTYPES = (np.float64, np.float32)
+# The floating dtypes estimators compute in (first is the default), for ``validate_data(dtype=)``.
+FLOAT_DTYPES = [np.float64, np.float32]
 
 
 def get_namespace(*arrays):
@@ -76,15 +83,22 @@ def complex_dtype(dtype) -> type:
 
 
 def effective_n_jobs(n_jobs) -> int:
-    """Number of threads for ``n_jobs`` with joblib's meaning (``None`` -> 1, ``-1`` -> all)."""
-    n_cpus = os.cpu_count() or 1
-    if n_jobs is None:
-        return 1
-    n_jobs = int(n_jobs)
-    if n_jobs == 0:
+    """Number of threads for ``n_jobs`` with joblib's meaning.
+
+    ``None`` means 1 unless an enclosing :func:`joblib.parallel_config` sets ``n_jobs``; ``-1``
+    all cores, ``-2`` all but one; ``0`` is an error, as in joblib.
+    """
+    import joblib
+
+    if n_jobs is not None and int(n_jobs) == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive number or -1")
-    if n_jobs < 0:
-        return max(1, n_cpus + 1 + n_jobs)
+    return max(1, int(joblib.effective_n_jobs(n_jobs)))
+
+
+def check_n_jobs(n_jobs):
+    """Validate an estimator's ``n_jobs`` at fit time (so that ``n_jobs=0`` fails in ``fit``,
+    not later in ``transform``); returns it unchanged."""
+    effective_n_jobs(n_jobs)
     return n_jobs
 
 
@@ -93,7 +107,8 @@ class numba_threads:
 
     A context manager; the count is clipped to the size of numba's pool (``NUMBA_NUM_THREADS``)
     and the previous count is restored on exit. ``with numba_threads(n_jobs) as n:`` gives the
-    count in use.
+    count in use. numba's thread count is a per-thread setting, so concurrent contexts in
+    several Python threads do not interfere.
     """
 
     __slots__ = ("_n", "_previous")
@@ -117,3 +132,129 @@ class numba_threads:
 
         if self._previous != self._n:
             numba.set_num_threads(self._previous)
+
+
+# One lock for every parallel launch while the threading layer is not known to be thread-safe.
+_LAUNCH_LOCK = threading.RLock()
+_SAFE_LAYERS = ("omp", "tbb")
+_layer_is_safe = False
+
+
+def _launch_lock_needed() -> bool:
+    """True until numba's threading layer is known to be thread-safe (OpenMP or TBB)."""
+    global _layer_is_safe
+    if _layer_is_safe:
+        return False
+    import numba
+
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel launched yet: the layer is not chosen
+        return True
+    _layer_is_safe = layer in _SAFE_LAYERS
+    return not _layer_is_safe
+
+
+class parallel_launch:
+    """Context for launching numba parallel kernels with ``n_jobs`` threads, safely.
+
+    Sets numba's thread count (as :class:`numba_threads`) and, while the threading layer is
+    not thread-safe, holds the process-wide launch lock, so that concurrent launches from
+    several Python threads run one after the other instead of aborting the process.
+    """
+
+    __slots__ = ("_lock", "_threads")
+
+    def __init__(self, n_jobs):
+        self._threads = numba_threads(n_jobs)
+        self._lock = None
+
+    def __enter__(self) -> int:
+        if _launch_lock_needed():
+            self._lock = _LAUNCH_LOCK
+            self._lock.acquire()
+        try:
+            return self._threads.__enter__()
+        except BaseException:
+            self._release()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self._threads.__exit__(*exc)
+        finally:
+            self._release()
+
+    def _release(self):
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+
+class ThreadedKernel:
+    """A numba kernel compiled twice: ``serial`` (its ``prange`` loops run as ``range`` on the
+    calling thread) and ``parallel`` (``parallel=True``), both compiled lazily on first use.
+
+    Call it as ``kernel(n_jobs, *args)``: one thread asked for runs ``serial`` and never enters
+    numba's thread pool; more run ``parallel`` inside :class:`parallel_launch`. Build it with
+    the :func:`threaded_kernel` decorator.
+    """
+
+    def __init__(self, py_func, options):
+        from numba import njit
+
+        self.__name__ = py_func.__name__
+        self.__qualname__ = py_func.__qualname__
+        self.__doc__ = py_func.__doc__
+        self.__module__ = py_func.__module__
+        self.serial = njit(**options)(py_func)
+        # a second function object with its own qualified name, so numba's on-disk cache keeps
+        # the two compilations apart
+        twin = types.FunctionType(
+            py_func.__code__,
+            py_func.__globals__,
+            py_func.__name__,
+            py_func.__defaults__,
+            py_func.__closure__,
+        )
+        twin.__qualname__ = py_func.__qualname__ + "_parallel"
+        twin.__module__ = py_func.__module__
+        twin.__doc__ = py_func.__doc__
+        self.parallel = njit(parallel=True, **options)(twin)
+
+    def __call__(self, n_jobs, *args):
+        if effective_n_jobs(n_jobs) <= 1:
+            return self.serial(*args)
+        with parallel_launch(n_jobs):
+            return self.parallel(*args)
+
+
+def threaded_kernel(**options):
+    """Decorator: compile a ``prange`` kernel as a :class:`ThreadedKernel`.
+
+    ``options`` go to :func:`numba.njit` (``cache=True, nogil=True`` by default; never
+    ``parallel``). The kernel is then called as ``kernel(n_jobs, *args)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from numba import prange
+    >>> from skspectral._backend import threaded_kernel
+    >>> @threaded_kernel(cache=False)  # a doctest has no file to cache in
+    ... def row_sums(x, out):
+    ...     for i in prange(x.shape[0]):
+    ...         out[i] = x[i].sum()
+    >>> x = np.arange(6.0).reshape(3, 2); out = np.empty(3)
+    >>> row_sums(1, x, out); out
+    array([1., 5., 9.])
+    >>> out[:] = 0; row_sums(2, x, out); out
+    array([1., 5., 9.])
+    """
+    if "parallel" in options:
+        raise TypeError("threaded_kernel compiles both variants; do not pass parallel=")
+    options = {"cache": True, "nogil": True, **options}
+
+    def wrap(py_func):
+        return ThreadedKernel(py_func, options)
+
+    return wrap

@@ -26,16 +26,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-_FLOATS = [np.float64, np.float32]
-# Budget (in elements) of the per-chunk temporaries of a transform: 2**23 float32 = 32 MiB.
-_CHUNK_ELEMENTS = 1 << 23
+from .._backend import FLOAT_DTYPES as _FLOATS
+from ..utils import row_chunks
 
-
-def row_chunks(n_rows: int, width: int, budget: int = _CHUNK_ELEMENTS):
-    """Yield ``slice`` objects over ``n_rows`` rows so that ``rows * width <= budget``."""
-    step = max(1, budget // max(1, width))
-    for start in range(0, n_rows, step):
-        yield slice(start, min(n_rows, start + step))
 
 
 def _inverse_available(estimator) -> bool:

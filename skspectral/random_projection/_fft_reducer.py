@@ -9,7 +9,8 @@ import scipy.fft
 from sklearn.utils._param_validation import StrOptions
 
 from .._backend import effective_n_jobs
-from ._base import _BaseSpectralReducer, row_chunks
+from ..utils import row_chunks
+from ._base import _BaseSpectralReducer
 
 _MODES = ("magnitude", "fourier", "dct")
 

@@ -13,7 +13,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._backend import effective_n_jobs, numba_threads
-from ._base import _BaseSpectralReducer, row_chunks
+from ..utils import row_chunks
+from ._base import _BaseSpectralReducer
 
 
 class SubsampledRandomizedHadamard(_BaseSpectralReducer):

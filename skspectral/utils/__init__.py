@@ -1,4 +1,4 @@
-"""Utilities: estimator discovery."""
+"""Utilities: estimator discovery, row chunking."""
 
 from __future__ import annotations
 
@@ -6,7 +6,27 @@ import importlib
 import inspect
 import pkgutil
 
-__all__ = ["all_estimators"]
+__all__ = ["all_estimators", "row_chunks"]
+
+# Budget (in elements) of the per-chunk temporaries of a transform: 2**23 float32 = 32 MiB.
+CHUNK_ELEMENTS = 1 << 23
+
+
+def row_chunks(n_rows: int, width: int, budget: int = CHUNK_ELEMENTS):
+    """Yield ``slice`` objects over ``n_rows`` rows so that ``rows * width <= budget``.
+
+    Transforms whose temporaries are ``width`` wide per row work chunk by chunk over these
+    slices, so their memory stays bounded whatever the number of rows.
+
+    Examples
+    --------
+    >>> from skspectral.utils import row_chunks
+    >>> list(row_chunks(5, width=10, budget=20))
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    step = max(1, budget // max(1, width))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(n_rows, start + step))
 
 # Subpackages that hold estimators; utilities and data loaders hold none.
 _SKIP = {"utils", "datasets", "fft", "tests"}
