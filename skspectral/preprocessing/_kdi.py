@@ -654,12 +654,21 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         out = np.empty(X.shape, dtype=X.dtype)
         Xk = _kernel_array(X)
         n_blocks = max(1, min(X.shape[0], 8 * effective_n_jobs(self.n_jobs)))
-        K.transform_kernel(
-            self.n_jobs, Xk, t["mode"], t["c"], t["s"], t["h"], t["lo"], t["hi"], t["T"],
-            t["M"], t["toff"], t["gsize"], t["xs"], t["ws"], t["cw"], t["doff"], t["fmin"],
-            t["fspan"], extrapolate, t["support"], t["kernel"], t["betas"], t["gammas"], out,
-            n_blocks,
-        )
+        with np.errstate(divide="ignore", over="ignore"):
+            scale = 0.5 * (np.maximum(t["gsize"], 2) - 1) / t["s"]
+        fast = (t["mode"] != K.MODE_DIRECT) & np.isfinite(scale) & (not extrapolate)
+        if np.any(fast):
+            K.transform_table(
+                self.n_jobs, Xk, np.flatnonzero(fast).astype(np.int64), t["mode"], t["c"],
+                scale, t["lo"], t["hi"], t["T"], t["M"], t["toff"], t["gsize"], out, n_blocks,
+            )
+        if not np.all(fast):
+            K.transform_kernel(
+                self.n_jobs, Xk, np.flatnonzero(~fast).astype(np.int64), t["mode"], t["c"],
+                t["s"], t["h"], t["lo"], t["hi"], t["T"], t["M"], t["toff"], t["gsize"],
+                t["xs"], t["ws"], t["cw"], t["doff"], t["fmin"], t["fspan"], extrapolate,
+                t["support"], t["kernel"], t["betas"], t["gammas"], out, n_blocks,
+            )
         return out
 
     def transform(self, X):
@@ -736,7 +745,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         y = xp.where(Xf < lo, 0.0, xp.where(Xf > hi, 1.0, y))
         const = xp.asarray(t["mode"] == K.MODE_CONSTANT, device=device)
         empty = xp.asarray(t["mode"] == K.MODE_EMPTY, device=device)
-        y = xp.where(const, xp.where(Xf <= lo, 0.0, 1.0), y)
+        y = xp.where(const, xp.where(Xf <= lo, xp.zeros_like(y), xp.ones_like(y)), y)
         y = xp.where(empty, 0.5, y)
         y = xp.where(xp.isnan(Xf), xp.nan, y)
         del d
@@ -775,7 +784,8 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.array_api_support = True
+        # fit is NumPy only; transform has an Array API path (see _transform_array_api)
+        tags.array_api_support = False
         return tags
 
 

@@ -397,14 +397,47 @@ def _forward_one(x, j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, dof
 
 
 @threaded_kernel()
-def transform_kernel(X, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff, fmin,
-                     fspan, extrapolate, support, kernel, betas, gammas, out, n_blocks):
-    """``out[i, j]``: the fitted KDI map of feature ``j`` at ``X[i, j]`` (NaN kept), in
-    parallel over blocks of rows."""
-    n, d = X.shape
+def transform_table(X, features, mode, c, scale, lo, hi, T, M, toff, gsize, out, n_blocks):
+    """``out[i, j]`` for the features ``j`` in ``features`` whose map is a table (or constant /
+    empty), at points clamped to the training range: ``u = (x - c) * scale[j] + (g - 1) / 2``
+    is the grid coordinate, then the clipped cubic Hermite interpolation. In parallel over
+    blocks of rows."""
+    n = X.shape[0]
+    nf = features.shape[0]
     for b in prange(n_blocks):
         for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
-            for j in range(d):
+            for f in range(nf):
+                j = features[f]
+                x = X[i, j]
+                if x != x:
+                    out[i, j] = np.nan
+                    continue
+                m = mode[j]
+                if m == MODE_GRID:
+                    if x <= lo[j]:
+                        out[i, j] = 0.0
+                    elif x >= hi[j]:
+                        out[i, j] = 1.0
+                    else:
+                        g = gsize[j]
+                        u = (x - c[j]) * scale[j] + 0.5 * (g - 1)
+                        out[i, j] = _hermite(T, M, toff[j], g, u)
+                elif m == MODE_CONSTANT:
+                    out[i, j] = 0.0 if x <= lo[j] else 1.0
+                else:
+                    out[i, j] = 0.5
+
+
+@threaded_kernel()
+def transform_kernel(X, features, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff,
+                     fmin, fspan, extrapolate, support, kernel, betas, gammas, out, n_blocks):
+    """``out[i, j]``: the fitted KDI map of feature ``j`` (among ``features``) at ``X[i, j]``
+    (NaN kept), in every mode, in parallel over blocks of rows."""
+    n = X.shape[0]
+    for b in prange(n_blocks):
+        for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
+            for f in range(features.shape[0]):
+                j = features[f]
                 out[i, j] = _forward_one(
                     X[i, j], j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff,
                     fmin, fspan, extrapolate, support, kernel, betas, gammas,
