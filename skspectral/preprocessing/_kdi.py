@@ -148,9 +148,17 @@ def _gaussian_table(counts, h):
             kf = _phi_cdf_centred(m * r) / r
         kd = np.exp(-0.5 * (m * r) ** 2) / np.sqrt(2.0 * np.pi)
         base = np.zeros(g)
-    F = base + scipy.signal.convolve(counts, kf, mode="full")[support : support + g]
-    dens = scipy.signal.convolve(counts, kd, mode="full")[support : support + g]
-    return _scale_table(F, dens)
+    # both kernels in one call (the data's spectrum is computed once)
+    both = _convolve(counts, np.stack([kf, kd]))[:, support : support + g]
+    return _scale_table(base + both[0], both[1])
+
+
+def _convolve(values, kernels):
+    """Full linear convolution of ``values`` with each row of ``kernels`` (direct for short
+    kernels, FFT otherwise)."""
+    if kernels.shape[1] <= 64 or values.shape[0] <= 64:
+        return np.stack([np.convolve(values, k) for k in kernels])
+    return scipy.signal.fftconvolve(values[None, :], kernels, mode="full", axes=1)
 
 
 def _scale_table(F, slope):
