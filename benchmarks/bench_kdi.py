@@ -54,37 +54,42 @@ def exact_scaled(x, h, q):
     return (F(q) - ends[0]) / (ends[1] - ends[0])
 
 
+def speed(bench, kditransform, n, d):
+    """Fit + transform of one matrix: ours beside each anchor."""
+    X = columns(n, d)
+    tag = f"{n:,} x {d}"
+    ours = lambda: KernelDensityIntegralTransformer().fit(X).transform(X)  # noqa: E731
+    ours_pe = lambda: KernelDensityIntegralTransformer(kernel="polyexp").fit(  # noqa: E731
+        X
+    ).transform(X)
+
+    def kdi_default():
+        Xc = X.copy()
+        return kditransform.KDITransformer().fit(Xc).transform(Xc)
+
+    qt = lambda: QuantileTransformer(subsample=None).fit(X).transform(X)  # noqa: E731
+    floor = lambda: np.sort(X, axis=0)  # noqa: E731
+    bench.compare(f"fit+transform {tag}", ours, kdi_default, "kditransform KDITransformer()",
+                  repeats=3)
+    bench.compare(f"fit+transform {tag}", ours, qt, "QuantileTransformer(subsample=None)",
+                  repeats=5)
+    bench.compare(f"fit+transform {tag}", ours, floor, "np.sort(X, axis=0) (floor)",
+                  repeats=5)
+    bench.compare(f"fit+transform {tag}, polyexp", ours_pe, kdi_default,
+                  "kditransform KDITransformer()", repeats=3)
+    bench.compare(f"fit+transform {tag}, polyexp", ours_pe, floor,
+                  "np.sort(X, axis=0) (floor)", repeats=5)
+    bench.compare(f"fit+transform {tag}, 2 threads", lambda: KernelDensityIntegralTransformer(
+        n_jobs=2).fit(X).transform(X), floor, "np.sort(X, axis=0) (floor)", repeats=5)
+
+
 def main():
     bench = Benchmark("bench_kdi", "KDI transform: speed vs kditransform / QuantileTransformer")
     import kditransform
 
     sizes = [(100_000, 10), (20_000, 50)] if bench.quick else [(1_000_000, 10), (100_000, 100)]
     for n, d in sizes:
-        X = columns(n, d)
-        tag = f"{n:,} x {d}"
-        ours = lambda: KernelDensityIntegralTransformer().fit(X).transform(X)  # noqa: E731
-        ours_pe = lambda: KernelDensityIntegralTransformer(kernel="polyexp").fit(  # noqa: E731
-            X
-        ).transform(X)
-
-        def kdi_default():
-            Xc = X.copy()
-            return kditransform.KDITransformer().fit(Xc).transform(Xc)
-
-        qt = lambda: QuantileTransformer(subsample=None).fit(X).transform(X)  # noqa: E731
-        floor = lambda: np.sort(X, axis=0)  # noqa: E731
-        bench.compare(f"fit+transform {tag}", ours, kdi_default, "kditransform KDITransformer()",
-                      repeats=3)
-        bench.compare(f"fit+transform {tag}", ours, qt, "QuantileTransformer(subsample=None)",
-                      repeats=5)
-        bench.compare(f"fit+transform {tag}", ours, floor, "np.sort(X, axis=0) (floor)",
-                      repeats=5)
-        bench.compare(f"fit+transform {tag}, polyexp", ours_pe, kdi_default,
-                      "kditransform KDITransformer()", repeats=3)
-        bench.compare(f"fit+transform {tag}, polyexp", ours_pe, floor,
-                      "np.sort(X, axis=0) (floor)", repeats=5)
-        bench.compare(f"fit+transform {tag}, 2 threads", lambda: KernelDensityIntegralTransformer(
-            n_jobs=2).fit(X).transform(X), floor, "np.sort(X, axis=0) (floor)", repeats=5)
+        speed(bench, kditransform, n, d)
 
     # accuracy against the exact scaled Gaussian-KDE CDF
     n = 10_000

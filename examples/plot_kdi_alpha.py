@@ -33,7 +33,7 @@ alphas = [0.01, 0.1, 0.3, 1.0, 3.0, 100.0]
 fig, (ax_map, ax_hist) = plt.subplots(1, 2, figsize=(11, 4.2))
 qt = QuantileTransformer(n_quantiles=x.shape[0]).fit(x)
 ax_map.plot(grid, qt.transform(grid), "k--", lw=1, label="QuantileTransformer")
-for alpha, color in zip(alphas, plt.cm.viridis(np.linspace(0, 0.9, len(alphas)))):
+for alpha, color in zip(alphas, plt.cm.viridis(np.linspace(0, 0.9, len(alphas))), strict=True):
     kdi = KernelDensityIntegralTransformer(alpha=alpha).fit(x)
     ax_map.plot(grid, kdi.transform(grid), color=color, label=f"KDI alpha={alpha:g}")
     ax_hist.hist(kdi.transform(x).ravel(), bins=40, histtype="step", color=color,

@@ -25,8 +25,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
-from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, QuantileTransformer, StandardScaler
 
@@ -76,14 +76,14 @@ baselines = {
 base_scores = {
     name: cross_val_score(pipeline(s), df, y, cv=cv).mean() for name, s in baselines.items()
 }
-for a, s in zip(alphas, kdi_scores):
+for a, s in zip(alphas, kdi_scores, strict=True):
     print(f"KDI alpha={a:<6g} R^2 = {s:.4f}")
 for name, s in base_scores.items():
     print(f"{name:<20} R^2 = {s:.4f}")
 
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.semilogx(alphas, kdi_scores, "o-", label="KDI transformation")
-for (name, s), style in zip(base_scores.items(), ["--", ":", "-."]):
+for (name, s), style in zip(base_scores.items(), ["--", ":", "-."], strict=True):
     ax.axhline(s, ls=style, color="gray", label=name)
 ax.set_xlabel("alpha")
 ax.set_ylabel("3-fold R^2 of log price (ridge)")

@@ -6,7 +6,6 @@ from __future__ import annotations
 def section(quick: bool = False):
     """KDI transformation vs QuantileTransformer / StandardScaler / MinMaxScaler (breast cancer,
     logistic regression, cross-validated accuracy)."""
-    import numpy as np
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
@@ -45,7 +44,6 @@ def section(quick: bool = False):
         ax.set_xlabel("cross-validated accuracy")
         ax.set_title("Preprocessing before logistic regression")
         ax.grid(alpha=0.3, axis="x")
-        del np
 
     out.plot = plot
     return out

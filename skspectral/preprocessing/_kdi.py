@@ -506,7 +506,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         for j in range(d):
             if plan[j][0] == K.MODE_DIRECT:
                 direct[j] = self._batch_state(X[:, [j]], w)[0]
-        tables = {j: counts[o : o + g] for j, o, g in zip(grid, starts, sizes)}
+        tables = {j: counts[o : o + g] for j, o, g in zip(grid, starts, sizes, strict=True)}
         self._finish(lo, hi, W, c, s, h, plan, tables, direct, source="binned")
 
     def _frame(self, lo, hi, W):
@@ -821,7 +821,7 @@ def _merge_states(a, b):
     if len(a) != len(b):
         raise ValueError(f"cannot merge states of {len(a)} and {len(b)} features")
     merged = []
-    for (xa, wa), (xb, wb) in zip(a, b):
+    for (xa, wa), (xb, wb) in zip(a, b, strict=True):
         x = np.concatenate([xa, xb])
         w = np.concatenate([wa, wb])
         order = np.argsort(x, kind="stable")

@@ -531,7 +531,7 @@ def _inverse_one(y, j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, dof
 @threaded_kernel()
 def inverse_kernel(Y, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff, fmin, fspan,
                    support, kernel, betas, gammas, out, n_blocks):
-    """``out[i, j]``: the inverse of the fitted map of feature ``j`` at ``Y[i, j]`` in ``[0, 1]``."""
+    """``out[i, j]``: the inverse of the fitted map of feature ``j`` at ``Y[i, j]``."""
     n, d = Y.shape
     for b in prange(n_blocks):
         for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
