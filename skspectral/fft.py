@@ -11,6 +11,10 @@
 * :func:`fftbr_double` / :func:`fwht_double`: the doubling ("butterfly") update, the transform of
   ``2n`` values from the transforms of its two halves in O(n), which lets a design grow from ``n``
   to ``2n`` points without redoing the transform.
+* :func:`convolve_grid` / :func:`grid_kernel`: the aperiodic convolution of values on an
+  equispaced 1-D or 2-D grid with a translation-invariant kernel, through a circulant embedding
+  of FFT-friendly size and real FFTs (the repulsive field of FFT-accelerated t-SNE, binned
+  kernel densities).
 
 All functions accept any leading batch shape, transform along ``axis``, preserve single precision
 (float32 in, float32 / complex64 out), and take ``workers`` with :mod:`scipy.fft`'s meaning.
@@ -39,12 +43,15 @@ from numba import njit, prange
 from ._backend import complex_dtype, effective_n_jobs, float_dtype, numba_threads
 
 __all__ = [
+    "GridKernel",
     "bit_reversal_permutation",
+    "convolve_grid",
     "fftbr",
     "fftbr_double",
     "fwht",
     "fwht_double",
     "fwht_inplace",
+    "grid_kernel",
     "ifftbr",
 ]
 
@@ -879,6 +886,207 @@ def _double(y1, y2, axis, kind):
     return np.concatenate([(y1 + y2) * inv_sqrt2, (y1 - y2) * inv_sqrt2], axis=axis).astype(
         dtype, copy=False
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Convolution on a grid with a translation-invariant kernel (circulant embedding, real FFTs)
+# --------------------------------------------------------------------------------------------
+
+
+class GridKernel:
+    """A translation-invariant kernel on an equispaced 1-D or 2-D grid, ready to convolve.
+
+    Made by :func:`grid_kernel`; holds the real FFT of the kernel's values embedded in a
+    circulant of FFT-friendly size (``fft_shape``), so that repeated convolutions on grids of
+    the same ``shape`` pay for the kernel once. Attributes: ``shape``, ``spacing``,
+    ``fft_shape``, ``ndim``, ``dtype`` and ``spectrum`` (real when the kernel is even).
+    """
+
+    __slots__ = ("dtype", "fft_shape", "ndim", "shape", "spacing", "spectrum")
+
+    def __init__(self, shape, spacing, fft_shape, spectrum, dtype):
+        self.shape = shape
+        self.spacing = spacing
+        self.fft_shape = fft_shape
+        self.ndim = len(shape)
+        self.spectrum = spectrum
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return (
+            f"GridKernel(shape={self.shape}, spacing={self.spacing}, fft_shape={self.fft_shape}, "
+            f"dtype={np.dtype(self.dtype).name})"
+        )
+
+
+def _grid_shape(shape) -> tuple:
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    if len(shape) not in (1, 2):
+        raise ValueError(f"grids are 1-D or 2-D, got shape {shape}")
+    out = []
+    for n in shape:
+        if int(n) != n or n < 1:
+            raise ValueError(f"grid sizes must be positive integers, got shape {shape}")
+        out.append(int(n))
+    return tuple(out)
+
+
+def _grid_spacing(spacing, ndim: int) -> tuple:
+    h = np.broadcast_to(np.asarray(spacing, dtype=np.float64), (ndim,))
+    if not (np.all(np.isfinite(h)) and np.all(h > 0)):
+        raise ValueError(f"spacing must be positive and finite, got {spacing!r}")
+    return tuple(float(v) for v in h)
+
+
+def grid_kernel(kernel, shape, spacing=1.0, *, dtype=np.float64):
+    """Precompute a translation-invariant kernel for :func:`convolve_grid` on grids of ``shape``.
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(*offsets)`` with one float64 array of offsets per grid axis (broadcast against
+        each other), returning the kernel's values there, e.g. ``lambda dx, dy: 1 / (1 + dx**2 +
+        dy**2)``. It is evaluated at the offsets ``(i - j) * spacing`` that a grid of ``shape``
+        has, once.
+    shape : int or tuple of one or two ints
+        Number of grid points per axis.
+    spacing : float or tuple of floats, default=1.0
+        Distance between neighbouring grid points, per axis.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Precision of the convolutions that will use it.
+
+    Returns
+    -------
+    GridKernel
+        The kernel's spectrum on a circulant of ``next_fast_len(2 n - 1)`` points per axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral.fft import convolve_grid, grid_kernel
+    >>> k = grid_kernel(lambda d: np.exp(-d**2), 4, spacing=0.5)
+    >>> k.shape, k.fft_shape
+    ((4,), (8,))
+    >>> out = convolve_grid(np.array([1.0, 0, 0, 0]), k)
+    >>> np.allclose(out, np.exp(-(0.5 * np.arange(4)) ** 2))
+    True
+    """
+    shape = _grid_shape(shape)
+    h = _grid_spacing(spacing, len(shape))
+    dtype = float_dtype(dtype)
+    fft_shape = tuple(scipy.fft.next_fast_len(2 * n - 1, real=True) for n in shape)
+    offsets, valid = [], []
+    for a, (n, m) in enumerate(zip(shape, fft_shape)):
+        t = np.arange(m)
+        o = np.where(t < n, t, t - m).astype(np.float64) * h[a]
+        idx = [None] * len(shape)
+        idx[a] = slice(None)
+        offsets.append(o[tuple(idx)])
+        valid.append(((t < n) | (t > m - n))[tuple(idx)])
+    c = np.asarray(kernel(*offsets), dtype=np.float64)
+    c = np.broadcast_to(c, fft_shape)
+    mask = valid[0] if len(valid) == 1 else valid[0] & valid[1]
+    c = np.where(mask, c, 0.0)  # positions no pair of grid points reaches
+    if not np.all(np.isfinite(c)):
+        raise ValueError("the kernel is not finite at some grid offset")
+    spectrum = scipy.fft.rfftn(c)
+    scale = max(float(np.max(np.abs(spectrum))), np.finfo(np.float64).tiny)
+    if float(np.max(np.abs(spectrum.imag))) <= 64 * np.finfo(np.float64).eps * scale:
+        spectrum = spectrum.real  # an even kernel: its spectrum is real
+    spectrum = spectrum.astype(dtype if spectrum.dtype.kind == "f" else complex_dtype(dtype))
+    spectrum.setflags(write=False)
+    return GridKernel(shape, h, fft_shape, spectrum, dtype)
+
+
+def convolve_grid(values, kernel, *, spacing=1.0, ndim=None, workers=None):
+    """Aperiodic convolution of values on an equispaced grid with a translation-invariant kernel.
+
+    ``out[..., i] = sum_j k((i - j) * spacing) * values[..., j]`` over the last one or two
+    axes (``i``, ``j`` grid indices), in O(n log n) per grid: the kernel is embedded in a
+    circulant of FFT-friendly size and applied with real FFTs (:mod:`scipy.fft`). Leading axes
+    are independent grids (several charge vectors at once).
+
+    Parameters
+    ----------
+    values : array_like of shape (..., n1) or (..., n1, n2)
+        Values on the grid. float32 is kept; other dtypes are computed in float64.
+    kernel : GridKernel or callable
+        A :func:`grid_kernel` of the grid's shape (reused across calls), or a callable as
+        :func:`grid_kernel` takes.
+    spacing : float or tuple of floats, default=1.0
+        Grid spacing, when ``kernel`` is a callable.
+    ndim : {1, 2}, optional
+        Number of trailing grid axes, when ``kernel`` is a callable (default 1).
+    workers : int, optional
+        Threads of the FFTs, as in :mod:`scipy.fft`.
+
+    Returns
+    -------
+    out : ndarray
+        The convolution, of the shape of ``values``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral.fft import convolve_grid
+    >>> v = np.zeros((3, 3)); v[1, 1] = 1.0
+    >>> out = convolve_grid(v, lambda dx, dy: 1 / (1 + dx**2 + dy**2), ndim=2)
+    >>> np.allclose(out, 1 / (1 + (np.arange(3)[:, None] - 1) ** 2 + (np.arange(3) - 1) ** 2))
+    True
+    """
+    if _is_array_api(values):
+        return _convolve_grid_xp(values, kernel, spacing, ndim)
+    v = np.asarray(values)
+    if v.dtype.kind not in "biuf":
+        raise TypeError(f"values must be real numbers, got dtype {v.dtype}")
+    v = v.astype(float_dtype(v.dtype), copy=False)
+    k = _as_grid_kernel(kernel, v, spacing, ndim)
+    axes = tuple(range(v.ndim - k.ndim, v.ndim))
+    spectrum = k.spectrum
+    if spectrum.dtype.kind == "f" and spectrum.dtype != v.dtype:
+        spectrum = spectrum.astype(v.dtype)
+    elif spectrum.dtype.kind == "c" and spectrum.dtype != complex_dtype(v.dtype):
+        spectrum = spectrum.astype(complex_dtype(v.dtype))
+    f = scipy.fft.rfftn(v, s=k.fft_shape, axes=axes, workers=workers)
+    f *= spectrum
+    out = scipy.fft.irfftn(f, s=k.fft_shape, axes=axes, workers=workers, overwrite_x=True)
+    keep = (Ellipsis, *(slice(0, n) for n in k.shape))
+    return np.ascontiguousarray(out[keep])
+
+
+def _as_grid_kernel(kernel, v, spacing, ndim) -> GridKernel:
+    if isinstance(kernel, GridKernel):
+        if ndim is not None and ndim != kernel.ndim:
+            raise ValueError(f"ndim={ndim} does not match the {kernel.ndim}-D grid kernel")
+        if v.ndim < kernel.ndim or tuple(v.shape[v.ndim - kernel.ndim :]) != kernel.shape:
+            raise ValueError(
+                f"values of shape {v.shape} do not end in the grid kernel's shape {kernel.shape}"
+            )
+        return kernel
+    if not callable(kernel):
+        raise TypeError("kernel must be a GridKernel (from grid_kernel) or a callable")
+    ndim = 1 if ndim is None else ndim
+    if ndim not in (1, 2) or v.ndim < ndim:
+        raise ValueError(f"ndim must be 1 or 2 and at most values.ndim, got {ndim}")
+    return grid_kernel(kernel, v.shape[v.ndim - ndim :], spacing, dtype=v.dtype)
+
+
+def _convolve_grid_xp(values, kernel, spacing, ndim):
+    from ._backend import array_namespace
+
+    xp = array_namespace(values)
+    if not xp.isdtype(values.dtype, "real floating"):
+        values = xp.astype(values, xp.float64)
+    dtype = np.float32 if values.dtype == xp.float32 else np.float64
+    probe = np.empty(values.shape, dtype=dtype)  # shape checks and the kernel, on the host
+    k = _as_grid_kernel(kernel, probe, spacing, ndim)
+    axes = tuple(range(values.ndim - k.ndim, values.ndim))
+    sdt = dtype if k.spectrum.dtype.kind == "f" else complex_dtype(dtype)
+    spectrum = xp.asarray(k.spectrum.astype(sdt), device=values.device)
+    f = xp.fft.rfftn(values, s=k.fft_shape, axes=axes) * spectrum
+    out = xp.fft.irfftn(f, s=k.fft_shape, axes=axes)
+    keep = (Ellipsis, *(slice(0, n) for n in k.shape))
+    return out[keep]
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from .._backend import FLOAT_DTYPES as _FLOATS
 from ..utils import row_chunks
 
 
-
 def _inverse_available(estimator) -> bool:
     return estimator._has_inverse()
 

@@ -28,6 +28,7 @@ def row_chunks(n_rows: int, width: int, budget: int = CHUNK_ELEMENTS):
     for start in range(0, n_rows, step):
         yield slice(start, min(n_rows, start + step))
 
+
 # Subpackages that hold estimators; utilities and data loaders hold none.
 _SKIP = {"utils", "datasets", "fft", "tests"}
 
