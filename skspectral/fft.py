@@ -976,7 +976,7 @@ def grid_kernel(kernel, shape, spacing=1.0, *, dtype=np.float64):
     dtype = float_dtype(dtype)
     fft_shape = tuple(scipy.fft.next_fast_len(2 * n - 1, real=True) for n in shape)
     offsets, valid = [], []
-    for a, (n, m) in enumerate(zip(shape, fft_shape)):
+    for a, (n, m) in enumerate(zip(shape, fft_shape, strict=True)):
         t = np.arange(m)
         o = np.where(t < n, t, t - m).astype(np.float64) * h[a]
         idx = [None] * len(shape)

@@ -92,7 +92,7 @@ def test_input_unchanged_and_int_input():
 def test_fft_size_is_fast_and_embeds_without_wrap():
     k = grid_kernel(_cauchy, (100, 37))
     assert isinstance(k, GridKernel)
-    for n, m in zip(k.shape, k.fft_shape):
+    for n, m in zip(k.shape, k.fft_shape, strict=True):
         assert m >= 2 * n - 1
 
 
