@@ -29,7 +29,7 @@ def test_magnitude_equals_numpy_rfft(d, dtype):
     X = _data(d=d, dtype=dtype)
     m = d // 2 + 1
     for k in (1, m // 2 + 1, m):
-        Y = FFTEmbeddingReducer(n_components=k).fit_transform(X)
+        Y = FFTEmbeddingReducer(n_components=k, mode="magnitude").fit_transform(X)
         assert Y.dtype == dtype
         ref = np.abs(np.fft.rfft(X.astype(np.float64), axis=1))[:, :k]
         np.testing.assert_allclose(Y, ref, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
@@ -37,7 +37,7 @@ def test_magnitude_equals_numpy_rfft(d, dtype):
 
 def test_magnitude_collisions_sign_and_shift():
     X = _data(5, 32)
-    red = FFTEmbeddingReducer(n_components=17).fit(X)
+    red = FFTEmbeddingReducer(n_components=17, mode="magnitude").fit(X)
     np.testing.assert_allclose(red.transform(-X), red.transform(X), atol=1e-12)
     np.testing.assert_allclose(red.transform(np.roll(X, 5, axis=1)), red.transform(X), atol=1e-10)
     # the linear modes tell them apart
@@ -157,16 +157,40 @@ def test_output_dtypes_and_normalization():
     np.testing.assert_allclose(yn, ref / np.linalg.norm(ref, axis=1, keepdims=True), rtol=1e-5)
 
 
-def test_auto_and_limits():
+def test_default_fraction_and_limits():
     X = _data(5, 10)
-    assert FFTEmbeddingReducer().fit(X).n_components_ == 2
+    # the default: the linear DCT map, a fourfold reduction rounded up
+    red = FFTEmbeddingReducer().fit(X)
+    assert red.mode == "dct" and red.n_components_ == 3
     assert FFTEmbeddingReducer().fit(X[:, :1]).n_components_ == 1
-    assert FFTEmbeddingReducer(6).fit(X).n_components_ == 6
+    assert FFTEmbeddingReducer(0.5).fit(X).n_components_ == 5
+    # a fraction is capped at the limit of the map; an int beyond it is an error
+    assert FFTEmbeddingReducer(1.0, mode="magnitude").fit(X).n_components_ == 6
+    assert FFTEmbeddingReducer(6, mode="magnitude").fit(X).n_components_ == 6
     with pytest.raises(ValueError, match="at most 6 .the distinct frequencies of a real FFT"):
-        FFTEmbeddingReducer(7).fit(X)
+        FFTEmbeddingReducer(7, mode="magnitude").fit(X)
     with pytest.raises(ValueError, match="at most 10"):
         FFTEmbeddingReducer(11, mode="dct").fit(X)
     FFTEmbeddingReducer(10, mode="fourier").fit(X)
+    with pytest.raises(ValueError, match="n_components"):
+        FFTEmbeddingReducer("auto").fit(X)  # no JL bound for this map: not accepted
+
+
+def test_grid_search_over_fractions_scores_every_candidate():
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 12))
+    y = X @ rng.standard_normal(12)
+    search = GridSearchCV(
+        make_pipeline(FFTEmbeddingReducer(), Ridge()),
+        {"fftembeddingreducer__n_components": [0.25, 0.5, 1.0, 4, 12]},
+        cv=3,
+        error_score="raise",
+    ).fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
 def test_bad_input():
