@@ -191,6 +191,10 @@ def _load_npy(path: str):
                 X = np.load(fh, allow_pickle=False)
             except (ValueError, EOFError) as exc:
                 raise _InputError(f"cannot read input file {path!r}: {exc}") from None
+            except MemoryError:
+                raise _InputError(
+                    f"input {path!r}, shape {shape}, does not fit in memory"
+                ) from None
     except OSError as exc:
         raise _InputError(f"cannot read input file {path!r}: {exc.strerror or exc}") from None
     if X.dtype.kind == "f":
@@ -233,7 +237,12 @@ def _same_file(a: str, b: Path) -> bool:
 
 
 def _write_npy(out: Path, Y, replace: bool) -> None:
-    """``numpy.save`` into exactly ``out``; over the input through a temporary and a rename."""
+    """``numpy.save`` into exactly ``out``.
+
+    Over the input (``replace``), through a temporary file and a rename, so that a failed write
+    leaves the input whole; a symlink keeps pointing at the (new) data, a hard link to the input
+    becomes a file of its own.
+    """
     import numpy as np
 
     try:
@@ -276,7 +285,10 @@ def _cmd_reduce(args) -> int:
         est = FFTEmbeddingReducer(
             n_components=k, mode=args.method.removeprefix("fft-"), normalize=args.normalize
         )
-    limit, why = est._limit(X.shape[1])
+    # the estimator's own bound (its hook), so that the message names -k and the method; any
+    # other refusal by the estimator still ends below as a one-line ValueError message
+    limit_of = getattr(est, "_limit", None)
+    limit, why = limit_of(X.shape[1]) if limit_of is not None else (None, "")
     if limit is not None and k > limit:
         raise _InputError(
             f"-k {k} is too large for --method {args.method} on {X.shape[1]} features: "
