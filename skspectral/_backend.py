@@ -27,6 +27,15 @@ import numpy as np
 FLOAT_DTYPES = [np.float64, np.float32]
 
 
+def native_byte_order(X):
+    """``X`` in native byte order when it is a NumPy array stored the other way round (data
+    read from a big-endian file), so that its precision survives ``validate_data(dtype=...)``,
+    which would otherwise turn a big-endian float32 into float64. Anything else as it is."""
+    if isinstance(X, np.ndarray) and not X.dtype.isnative:
+        return X.astype(X.dtype.newbyteorder("="))
+    return X
+
+
 def float_dtypes(xp=np) -> list:
     """:data:`FLOAT_DTYPES` in namespace ``xp`` (what ``validate_data(dtype=...)`` takes for
     arrays of that namespace under Array API dispatch)."""

@@ -41,6 +41,7 @@ from .._backend import (
     device_of,
     float_dtypes,
     get_namespace,
+    native_byte_order,
 )
 from ..utils import reset_fitted_state, row_chunks
 
@@ -123,7 +124,7 @@ class _BaseSpectralReducer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         xp, is_xp = get_namespace(X)
         return validate_data(
             self,
-            X,
+            native_byte_order(X),
             accept_sparse=False if is_xp else ["csr"],
             dtype=float_dtypes(xp),
             order="C",

@@ -48,7 +48,7 @@ CASES = [
 @pytest.mark.parametrize("basis, projection", CASES)
 @pytest.mark.parametrize("d, k", [(37, 16), (64, 16), (600, 16), (600, 500)])
 def test_fast_transform_equals_dense_matrix(basis, projection, d, k):
-    # (600, 16): p = 1024, the pruned kernel; (600, 500): pruning would not pay, full kernel
+    # the map is the product of its drawn parts (d = 600 pads to p = 1024; k = 500 keeps half)
     X = _data(25, d)
     est = SRHT(n_components=k, basis=basis, projection=projection, random_state=3).fit(X)
     A = _dense(est)
@@ -232,3 +232,50 @@ def test_nonfinite_anywhere_in_a_row_is_rejected_at_transform(value, basis, proj
         bad[i, j] = value
         with pytest.raises(ValueError, match="NaN|infinity"):
             est.transform(bad)
+
+
+def test_random_parts_are_random_signs_and_uniform_rows():
+    """The drawn parts themselves, over seeds: signs are +-1 and fair, the kept rows (and the
+    sparse pattern) uniform, and the maps of two seeds differ. Fails if the signs or the rows
+    were constants."""
+    d, k = 200, 32
+    X = _data(5, d)
+    signs = np.array([SRHT(k, random_state=s).fit(X).signs_ for s in range(60)])
+    assert set(np.unique(signs)) == {-1.0, 1.0}
+    # mean of 12,000 fair signs: standard error 1 / sqrt(12000) ~ 0.009
+    assert abs(signs.mean()) < 5 / math.sqrt(signs.size)
+    # per coordinate too: no coordinate keeps its sign across seeds
+    assert np.all(np.abs(signs.mean(axis=0)) < 1.0)
+    rows = np.concatenate([SRHT(k, random_state=s).fit(X).selected_rows_ for s in range(60)])
+    counts = np.bincount(rows, minlength=256)  # p = 256; each row kept with probability k / p
+    expected = 60 * k / 256
+    chi2 = np.sum((counts - expected) ** 2 / expected)
+    assert chi2 < 256 + 6 * math.sqrt(2 * 256)  # chi-square with 255 degrees of freedom
+    a = SRHT(k, random_state=1).fit(X).transform(X)
+    b = SRHT(k, random_state=2).fit(X).transform(X)
+    assert np.abs(a - b).max() > 0.1
+
+
+@pytest.mark.parametrize("basis", ["hadamard", "dct"])
+@pytest.mark.parametrize("projection", ["subsample", "sparse"])
+def test_walsh_aligned_inputs_keep_their_norm(basis, projection):
+    """The reason for the random signs: a Walsh function (a row of the Hadamard matrix) is a
+    single spike after H, so without D a few kept rows either miss it (norm 0) or blow it up
+    (norm p / k). With the signs every such input keeps its norm within the JL tolerance; this
+    is checked independently of the fitted state, on the outputs alone."""
+    d = p = 256
+    k = 128
+    W = scipy.linalg.hadamard(p)[:64].astype(float)  # 64 Walsh functions, each of norm 16
+    ratios = []
+    for seed in range(10):
+        est = SRHT(k, basis=basis, projection=projection, random_state=seed).fit(W)
+        Y = est.transform(W)
+        ratios.append(np.sum(Y**2, axis=1) / np.sum(W**2, axis=1))
+    ratios = np.concatenate(ratios)
+    # with random signs ||y||^2 / ||x||^2 concentrates around 1 (sd about 0.09 subsampled; the
+    # sparse P, with about 4 nonzeros per row, adds its own spread); without them the
+    # subsampled Hadamard map gives only 0 or p / k = 2
+    sparse = projection == "sparse"
+    assert abs(ratios.mean() - 1) < (0.1 if sparse else 0.05)
+    assert np.max(np.abs(ratios - 1)) < (1.0 if sparse else 0.5)
+    assert d == p
