@@ -21,7 +21,8 @@ An estimator that cannot meet one of these says so in a class attribute
 ``"concurrency"``, ``"refit"``, ``"pickle"``), which the harness reads and reports as a skip
 with that reason: there is no skip list here. The number of generated inputs per estimator is
 ``SKSPECTRAL_FUZZ_EXAMPLES`` (default 150; the ``slow`` variant runs 20 times more) and is
-printed at the end of the run.
+printed at the end of the run. Half of the generated cases run the default parameters, the
+others one string option from the estimator's parameter constraints (every mode and basis).
 """
 
 from __future__ import annotations
@@ -84,6 +85,18 @@ def _n_outputs(est, X):
     return None
 
 
+def _option_values(cls):
+    """Every (parameter, value) from the string options of the parameter constraints."""
+    from sklearn.utils._param_validation import StrOptions
+
+    out = []
+    for name, constraints in getattr(cls, "_parameter_constraints", {}).items():
+        for c in constraints:
+            if isinstance(c, StrOptions):
+                out += [(name, v) for v in sorted(c.options) if v != "deprecated"]
+    return out
+
+
 # ------------------------------------------------------------------------------------------
 # generated inputs
 # ------------------------------------------------------------------------------------------
@@ -139,8 +152,9 @@ def _as_dtype(X, dtype):
         info = np.iinfo(dt)
         with np.errstate(invalid="ignore", over="ignore"):
             Xi = np.nan_to_num(X, nan=0, posinf=info.max, neginf=info.min)
-            Xi = np.clip(np.rint(Xi), info.min, info.max)
-        return Xi.astype(dt)
+            # the largest float64 below the int64 limit is 2**63 - 1024: clip inside it
+            Xi = np.clip(np.rint(Xi), info.min, float(np.nextafter(float(info.max), 0)))
+            return Xi.astype(dt)
     with np.errstate(over="ignore"):
         return X.astype(dt)  # float32: huge values become inf, which is part of the test
 
@@ -168,7 +182,7 @@ def _layout(X, layout, tmp_dir, counter=[0]):  # noqa: B006 - a per-process file
 
 
 @st.composite
-def _inputs(draw, n_features=None):
+def _inputs(draw, options=(), n_features=None):
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     n = draw(st.sampled_from([1, 2, 3]) | st.integers(4, 40))
@@ -178,10 +192,13 @@ def _inputs(draw, n_features=None):
     kind = draw(st.sampled_from(_KINDS))
     X = _values(kind, (n, n_features), rng)
     X = _nonfinite(draw(st.sampled_from(_NONFINITE)), X, rng)
+    # half of the cases run the defaults, the others one string option of the estimator
+    option = draw(st.sampled_from([None, *options])) if draw(st.booleans()) else None
     return {
         "X": _as_dtype(X, draw(st.sampled_from(_DTYPES))),
         "layout": draw(st.sampled_from(_LAYOUTS)),
         "seed": seed,
+        "params": {} if option is None else {option[0]: option[1]},
     }
 
 
@@ -222,7 +239,7 @@ def _check_output(est, X, out, tags):
 
 
 def _run_one(cls, case, tmp_dir):
-    est = _make(cls)
+    est = _make(cls, **case["params"])
     tags = get_tags(est)
     X = _layout(case["X"], case["layout"], tmp_dir)
     before = np.array(X, copy=True)
@@ -259,7 +276,7 @@ def _fuzz(cls, n_examples, tmp_path, fuzz_counter):
         derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=_inputs())
+    @given(case=_inputs(options=_option_values(cls)))
     def run(case):
         fuzz_counter[cls.__name__] += 1
         _run_one(cls, case, tmp_path)
@@ -374,18 +391,6 @@ def test_concurrent_calls_under_the_workqueue_layer():
 
 def _learned(est):
     return {k: v for k, v in vars(est).items() if k.endswith("_") and not k.startswith("__")}
-
-
-def _option_values(cls):
-    """Every (parameter, value) from the string options of the parameter constraints."""
-    from sklearn.utils._param_validation import StrOptions
-
-    out = []
-    for name, constraints in getattr(cls, "_parameter_constraints", {}).items():
-        for c in constraints:
-            if isinstance(c, StrOptions):
-                out += [(name, v) for v in sorted(c.options) if v != "deprecated"]
-    return out
 
 
 def _same(a, b):

@@ -202,6 +202,12 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         return p, "the rows of the Hadamard transform, n_features padded to a power of two"
 
     def _auto_components(self, n_samples, n_features):
+        if n_samples < 2:
+            raise ValueError(
+                "n_components='auto' takes the Johnson-Lindenstrauss bound for the pairwise "
+                f"distances of the training samples, which needs at least 2 samples, got "
+                f"n_samples={n_samples}; set n_components to an int or a fraction"
+            )
         k = int(johnson_lindenstrauss_min_dim(n_samples, eps=self.eps))
         if k > n_features:
             raise ValueError(
