@@ -1,7 +1,8 @@
 """Array backend, dtype policy and thread control: decided here, once, for every estimator.
 
-* **Namespace.** Estimators compute with NumPy by default. When scikit-learn's Array API dispatch
-  is on (``sklearn.config_context(array_api_dispatch=True)``) and the input is a CuPy (or another
+* **Namespace.** Estimators compute with NumPy by default. Those whose tags say
+  ``array_api_support`` follow scikit-learn's Array API dispatch: when it is on
+  (``sklearn.config_context(array_api_dispatch=True)``) and the input is a CuPy (or another
   Array API) array, :func:`get_namespace` returns that array's namespace so the computation stays
   on its device, and outputs are of the input's kind.
 * **Dtypes.** float32 and float64 are preserved; everything else (ints, bools, float16) is

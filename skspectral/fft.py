@@ -771,8 +771,11 @@ def fftbr(x, axis=-1, *, workers=None):
     radical-inverse order), ``K @ y == ifftbr(lam * fftbr(y))`` with
     ``lam = sqrt(n) * fftbr(K[:, 0])``.
 
-    Lengths from ``2**13`` on use the four-step FFT, with the bit reversal folded into its
-    cache-sized passes (see the module's notes); a real input costs about half a complex one.
+    Up to ``2**12`` the input is gathered in bit-reversed order and transformed in one call;
+    from ``2**12`` to ``2**15`` it is split into four rows, whose twiddles and 4-point columns
+    are one numba pass; from ``2**16`` on, into about ``sqrt(n)`` rows (the four-step FFT), with
+    the bit reversal folded into its cache-sized passes (see ``_fftbr_rows``). A real input costs
+    about half a complex one.
 
     Parameters
     ----------

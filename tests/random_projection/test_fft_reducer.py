@@ -233,3 +233,39 @@ def test_n_jobs_does_not_change_results():
     a = FFTEmbeddingReducer(12, mode="fourier", n_jobs=1).fit(X).transform(X)
     b = FFTEmbeddingReducer(12, mode="fourier", n_jobs=2).fit(X).transform(X)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["magnitude", "fourier", "dct"])
+@pytest.mark.parametrize("select", ["low", "energy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_array_api_path_matches_numpy(mode, select, dtype):
+    xps = pytest.importorskip("array_api_strict")
+    import sklearn
+
+    X = _data(12, 15, dtype=dtype)
+    ref = FFTEmbeddingReducer(6, mode=mode, select=select).fit(X)
+    with sklearn.config_context(array_api_dispatch=True):
+        est = FFTEmbeddingReducer(6, mode=mode, select=select).fit(xps.asarray(X))
+        Y = est.transform(xps.asarray(X))
+        back = est.inverse_transform(Y) if mode != "magnitude" else None
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_array_equal(np.asarray(est.components_), ref.components_)
+    np.testing.assert_allclose(np.asarray(Y), ref.transform(X), rtol=tol, atol=tol)
+    if back is not None:
+        np.testing.assert_allclose(
+            np.asarray(back), ref.inverse_transform(ref.transform(X)), rtol=tol, atol=tol
+        )
+
+
+@pytest.mark.parametrize("mode", ["magnitude", "fourier", "dct"])
+def test_sparse_input_and_overflow(mode):
+    import scipy.sparse
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((30, 16)) * (rng.random((30, 16)) < 0.3)
+    est = FFTEmbeddingReducer(5, mode=mode, select="energy").fit(scipy.sparse.csr_matrix(X))
+    ref = FFTEmbeddingReducer(5, mode=mode, select="energy").fit(X)
+    np.testing.assert_array_equal(est.components_, ref.components_)
+    np.testing.assert_allclose(est.transform(scipy.sparse.csr_matrix(X)), ref.transform(X))
+    with pytest.raises(ValueError, match="overflow"):
+        ref.transform(np.full((2, 16), 1e308))

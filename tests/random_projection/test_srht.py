@@ -279,3 +279,73 @@ def test_walsh_aligned_inputs_keep_their_norm(basis, projection):
     assert abs(ratios.mean() - 1) < (0.1 if sparse else 0.05)
     assert np.max(np.abs(ratios - 1)) < (1.0 if sparse else 0.5)
     assert d == p
+
+
+@pytest.mark.parametrize("basis, projection", CASES)
+def test_sparse_input_gives_the_dense_result(basis, projection):
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((70, 50)) * (rng.random((70, 50)) < 0.1)
+    est = SRHT(16, basis=basis, projection=projection, random_state=0).fit(sp.csr_matrix(X))
+    ref = SRHT(16, basis=basis, projection=projection, random_state=0).fit(X)
+    np.testing.assert_allclose(est.transform(sp.csr_matrix(X)), X @ _dense(ref).T, atol=1e-10)
+    np.testing.assert_allclose(est.transform(sp.csr_matrix(X)), ref.transform(X), atol=1e-12)
+
+
+@pytest.mark.parametrize("basis, projection", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_array_api_path_matches_numpy(basis, projection, dtype):
+    xps = pytest.importorskip("array_api_strict")
+    import sklearn
+
+    X = _data(20, 40, dtype=dtype)
+    ref = SRHT(16, basis=basis, projection=projection, random_state=0).fit(X)
+    with sklearn.config_context(array_api_dispatch=True):
+        est = SRHT(16, basis=basis, projection=projection, random_state=0).fit(xps.asarray(X))
+        Y = est.transform(xps.asarray(X))
+        back = est.inverse_transform(Y)
+    assert type(Y).__module__.startswith("array_api_strict")
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(np.asarray(Y), X @ _dense(ref).T, rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(back), ref.inverse_transform(ref.transform(X)), atol=tol)
+
+
+@pytest.mark.parametrize("basis, projection", CASES)
+def test_overflow_is_an_error_not_inf(basis, projection):
+    X = _data(6, 64) * 1e307
+    est = SRHT(16, basis=basis, projection=projection, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="overflow"):
+        est.transform(X)
+    ok = SRHT(16, basis=basis, projection=projection, output_dtype="float16", random_state=0)
+    with pytest.raises(ValueError, match="float16 range"):
+        ok.fit(X / 1e307 * 1e6).transform(X / 1e307 * 1e6)
+
+
+def test_auto_is_the_johnson_lindenstrauss_bound():
+    X = _data(300, 4096)
+    k = johnson_lindenstrauss_min_dim(300, eps=0.5)
+    assert SRHT("auto", eps=0.5, random_state=0).fit(X).n_components_ == k
+    with pytest.raises(ValueError, match="Johnson-Lindenstrauss dimension"):
+        SRHT("auto", eps=0.1).fit(_data(300, 100))
+    assert SRHT(random_state=0).fit(_data(10, 100)).n_components_ == 25  # the default: 1 / 4
+
+
+def test_sparse_projection_pattern_is_bernoulli():
+    """The geometric-gap construction of P: nonzeros independent with probability q."""
+    X = _data(4, 1024)
+    counts = [
+        SRHT(64, projection="sparse", density=0.05, random_state=s).fit(X).projection_.nnz
+        for s in range(20)
+    ]
+    n = 64 * 1024 * 20
+    mean = 64 * 1024 * 0.05
+    assert abs(np.sum(counts) - n * 0.05) < 5 * math.sqrt(n * 0.05 * 0.95)
+    P = SRHT(64, projection="sparse", density=0.05, random_state=0).fit(X).projection_
+    assert np.all(np.diff(P.indptr) >= 0) and P.shape == (64, 1024)
+    per_row = np.diff(P.indptr)
+    assert abs(per_row.mean() - mean / 64) < 5 * math.sqrt(1024 * 0.05 / 64)
+    # values N(0, 1/q): variance 20
+    assert abs(np.var(P.data) / 20 - 1) < 0.15
+    for i in range(64):  # columns distinct and sorted within each row
+        cols = P.indices[P.indptr[i] : P.indptr[i + 1]]
+        assert np.all(np.diff(cols) > 0)
