@@ -205,6 +205,13 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     def _has_inverse(self):
         return self.mode != "magnitude"
 
+    def _nonfinite_reaches_every_output(self) -> bool:
+        # scipy's real FFT and DCT-II carry a NaN or an infinity anywhere in a row into every
+        # magnitude and every DCT coefficient of it (checked for every length up to 1,100 and
+        # every position by the tests); the real and imaginary parts of the "fourier" layout
+        # are computed apart, and some stay finite, so that mode checks its input
+        return self.mode in ("magnitude", "dct")
+
     # ------------------------------------------------------------------ the maps
     def _workers(self):
         return effective_n_jobs(self.n_jobs)

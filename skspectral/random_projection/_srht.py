@@ -252,8 +252,10 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         return Pt if Pt.dtype == dtype else Pt.astype(dtype)
 
     def _nonfinite_reaches_every_output(self) -> bool:
-        # each kept Hadamard coefficient is a +-1 combination of all (sign-flipped) inputs
-        return self.basis == "hadamard" and self.projection == "subsample"
+        # each kept Hadamard coefficient is a +-1 combination of all (sign-flipped) inputs, and
+        # scipy's DCT-II carries a non-finite input into every coefficient (see
+        # FFTEmbeddingReducer); a row of the sparse P may be empty, so that form checks its input
+        return self.projection == "subsample"
 
     def _blocks(self, n):
         return min(n, 4 * effective_n_jobs(self.n_jobs)) if n else 0

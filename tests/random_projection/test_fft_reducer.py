@@ -269,3 +269,18 @@ def test_sparse_input_and_overflow(mode):
     np.testing.assert_allclose(est.transform(scipy.sparse.csr_matrix(X)), ref.transform(X))
     with pytest.raises(ValueError, match="overflow"):
         ref.transform(np.full((2, 16), 1e308))
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 16, 97, 384])
+@pytest.mark.parametrize("mode", ["magnitude", "dct"])
+def test_nonfinite_anywhere_is_caught_on_the_output(d, mode):
+    # these modes check finiteness on the (smaller) output: a NaN or inf in any position of a
+    # row must reach every kept coefficient of that row
+    for value in (np.nan, np.inf, -np.inf):
+        X = np.ones((d, d))
+        X[np.arange(d), np.arange(d)] = value
+        for dtype in (np.float32, np.float64):
+            red = FFTEmbeddingReducer(1, mode=mode).fit(np.ones((2, d), dtype=dtype))
+            for i in range(d):
+                with pytest.raises(ValueError, match="NaN or infinity"):
+                    red.transform(X[i : i + 1].astype(dtype))
