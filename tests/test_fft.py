@@ -433,3 +433,44 @@ def test_array_api_fftbr_ifftbr_and_doubling_match_numpy(strict):
     np.testing.assert_allclose(np.asarray(fwht_double(w1, w2)), fwht(x), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="power of two"):
         fwht(strict.asarray(np.ones(6)))
+
+
+def test_threaded_transforms_from_several_threads_under_the_workqueue_layer():
+    """fwht(workers=2) and fftbr from 4 Python threads at once, under numba's thread-unsafe
+    workqueue layer: the launches are serialized, so the process survives and every result is
+    the dense reference's."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = textwrap.dedent(
+        f"""
+        import sys, threading
+        import numpy as np
+        from scipy.linalg import hadamard
+        sys.path.insert(0, {str(root)!r})
+        from skspectral.fft import fwht, fftbr
+        x = np.random.default_rng(0).normal(size=(64, 1024))
+        ref = x @ hadamard(1024).T / 32.0
+        errors = []
+        def work():
+            for _ in range(20):
+                if not np.allclose(fwht(x, workers=2), ref, atol=1e-9):
+                    errors.append("fwht")
+                fftbr(x, workers=2)
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        import numba
+        assert not errors, errors
+        print("layer", numba.threading_layer())
+        """
+    )
+    env = {**__import__("os").environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "layer workqueue" in proc.stdout

@@ -235,8 +235,14 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     def _project(self, X):
         out = np.empty((X.shape[0], self.n_components_), dtype=X.dtype)
         keep = to_numpy(self.components_)
+        low = self.mode == "magnitude" and _is_prefix(keep)
+        workers = self._workers()
         for rows in row_chunks(X.shape[0], X.shape[1]):
-            out[rows] = self._coefficients(X[rows], keep)
+            if low:  # the lowest frequencies: their magnitudes straight into the output
+                Z = scipy.fft.rfft(X[rows], axis=1, workers=workers)
+                np.abs(Z[:, : len(keep)], out=out[rows])
+            else:
+                out[rows] = self._coefficients(X[rows], keep)
         return out
 
     def _reconstruct(self, Y):
