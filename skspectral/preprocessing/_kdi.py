@@ -39,7 +39,6 @@ from functools import lru_cache
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.signal
 import scipy.special
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -124,41 +123,48 @@ def _grid_size(h, kernel, order):
 
 
 def _gaussian_table(counts, h):
-    """Scaled CDF ``T`` and slopes per grid step ``M`` of the binned Gaussian KDE."""
+    """Scaled CDF ``T`` and slopes per grid step ``M`` of the binned Gaussian KDE.
+
+    ``F_k = base_k + sum_l counts_l kf((k - l) r)``, ``r`` the grid step in bandwidths: for a
+    bandwidth narrower than the grid, ``kf(u) = Phi(u) - step(u)`` (with ``step(0) = 1/2`` and
+    ``base`` the cumulative counts), which vanishes beyond ``|u| = 8.5``; otherwise
+    ``kf(u) = (Phi(u) - 1/2) / r`` and ``base = 0``, which keeps full relative precision of
+    the differences ``F_k - F_0`` however wide the bandwidth (the scale ``1 / r`` cancels in
+    ``T``). Both are grid convolutions (:func:`skspectral.fft.convolve_grid`).
+    """
+    from ..fft import convolve_grid
+
     g = counts.shape[0]
     r = (2.0 / (g - 1)) / h  # grid step in bandwidths
-    support = int(math.ceil(_GAUSS_SUPPORT / r))
-    if support < g - 1:
-        m = np.arange(-support, support + 1, dtype=float)
-        kf = np.where(
-            m < 0,
-            0.5 * scipy.special.erfc(-m * r * np.sqrt(0.5)),
-            -0.5 * scipy.special.erfc(m * r * np.sqrt(0.5)),
-        )
-        kf[support] = 0.0
-        kd = np.exp(-0.5 * (m * r) ** 2) * (r / np.sqrt(2.0 * np.pi))
+    wide = _GAUSS_SUPPORT / r >= g - 1
+    if not wide:
+
+        def kf(u):
+            return np.where(
+                u < 0,
+                0.5 * scipy.special.erfc(-u * np.sqrt(0.5)),
+                np.where(u > 0, -0.5 * scipy.special.erfc(u * np.sqrt(0.5)), 0.0),
+            )
+
+        def kd(u):
+            return np.exp(-0.5 * u * u) * (r / np.sqrt(2.0 * np.pi))
+
         base = np.cumsum(counts) - 0.5 * counts
     else:
-        support = g - 1
-        m = np.arange(-support, support + 1, dtype=float)
-        if r * support < 1e-4:  # erf(m r / sqrt 2) / r by its series
-            mr2 = (m * r) ** 2
-            kf = (m / np.sqrt(2.0 * np.pi)) * (1.0 - mr2 / 6.0 + mr2 * mr2 / 40.0)
-        else:
-            kf = _phi_cdf_centred(m * r) / r
-        kd = np.exp(-0.5 * (m * r) ** 2) / np.sqrt(2.0 * np.pi)
+
+        def kf(u):
+            if r * (g - 1) < 1e-4:  # erf(u / sqrt 2) / (2 r) by its series, u = m r tiny
+                m = u / r
+                return (m / np.sqrt(2.0 * np.pi)) * (1.0 - u * u / 6.0 + u**4 / 40.0)
+            return _phi_cdf_centred(u) / r
+
+        def kd(u):
+            return np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi)
+
         base = np.zeros(g)
-    # both kernels in one call (the data's spectrum is computed once)
-    both = _convolve(counts, np.stack([kf, kd]))[:, support : support + g]
-    return _scale_table(base + both[0], both[1])
-
-
-def _convolve(values, kernels):
-    """Full linear convolution of ``values`` with each row of ``kernels`` (direct for short
-    kernels, FFT otherwise)."""
-    if kernels.shape[1] <= 64 or values.shape[0] <= 64:
-        return np.stack([np.convolve(values, k) for k in kernels])
-    return scipy.signal.fftconvolve(values[None, :], kernels, mode="full", axes=1)
+    F = base + convolve_grid(counts, kf, spacing=r)
+    dens = convolve_grid(counts, kd, spacing=r)
+    return _scale_table(F, dens)
 
 
 def _scale_table(F, slope):
@@ -183,10 +189,11 @@ def _weighted_percentile(xs, ws, q):
 
 
 def _kernel_array(X):
-    """``X`` as the kernels take it: writeable, C or Fortran contiguous (a copy otherwise)."""
-    if X.flags.writeable and (X.flags.c_contiguous or X.flags.f_contiguous):
+    """``X`` as the kernels take it (one compiled layout): C-contiguous and writeable (the
+    kernels never write into it; a copy only where ``X`` is not already so)."""
+    if X.flags.writeable and X.flags.c_contiguous:
         return X
-    return np.ascontiguousarray(X).copy() if not X.flags.writeable else np.ascontiguousarray(X)
+    return np.array(X, order="C", copy=True)
 
 
 class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -329,7 +336,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
 
     def _validate_fit_input(self, X, sample_weight, reset):
         X = validate_data(
-            self, X, reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+            self, _native(X), reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
             ensure_min_samples=1,
         )
         if sample_weight is not None:
@@ -497,7 +504,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         plan = self._plan(lo, hi, W, h)
         grid = [j for j in range(d) if plan[j][0] == K.MODE_GRID]
         sizes = np.array([plan[j][1] for j in grid], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        starts = (np.cumsum(sizes) - sizes).astype(np.int64)
         counts = np.zeros(int(sizes.sum()))
         if grid:
             K.bin_columns(n_jobs, Xk, w_arr, has_w, c, s, np.array(grid, dtype=np.int64),
@@ -651,7 +658,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
     def _check_transform_input(self, X):
         check_is_fitted(self)
         return validate_data(
-            self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+            self, _native(X), reset=False, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
             ensure_min_samples=1,
         )
 
@@ -795,6 +802,14 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         # fit is NumPy only; transform has an Array API path (see _transform_array_api)
         tags.array_api_support = False
         return tags
+
+
+def _native(X):
+    """A NumPy array of non-native byte order as a native copy of the same dtype (so float32
+    stays float32); anything else unchanged."""
+    if isinstance(X, np.ndarray) and not X.dtype.isnative:
+        return X.astype(X.dtype.newbyteorder("="))
+    return X
 
 
 def _to_z_array(xs, c, s):
