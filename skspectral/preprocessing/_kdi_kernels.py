@@ -219,7 +219,7 @@ def unique_weighted(v, w, has_w, xs, ws):
 
 
 # ----------------------------------------------------------------------------- polyexp sums
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _shift(acc, delta, binom, tmp):
     """``acc_i <- exp(-delta) sum_{l<=i} C(i, l) delta^(i-l) acc_l`` (all terms non-negative)."""
     q = acc.shape[0]
@@ -227,16 +227,19 @@ def _shift(acc, delta, binom, tmp):
         for i in range(q):
             acc[i] = 0.0
         return
+    if delta == 0.0:
+        return
     e = math.exp(-delta)
-    for i in range(q):
-        t = 0.0
-        p = 1.0
-        for l in range(i, -1, -1):
-            t += binom[i, l] * p * acc[l]
-            p *= delta
-        tmp[i] = e * t
-    for i in range(q):
-        acc[i] = tmp[i]
+    # tmp[k] = delta^k
+    p = 1.0
+    for k in range(q):
+        tmp[k] = p
+        p *= delta
+    for i in range(q - 1, -1, -1):  # from the top: acc[l < i] are still the old values
+        t = acc[i]
+        for l in range(i):
+            t += binom[i, l] * tmp[i - l] * acc[l]
+        acc[i] = e * t
 
 
 @njit(cache=True, nogil=True)
