@@ -501,7 +501,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         mean, var = np.empty(d), np.empty(d)
         K.column_moments(n_jobs, Xk, w_arr, has_w, c, s, W, mean, var)
         h = self._alphas(d, W) * np.sqrt(var)
-        plan = self._plan(lo, hi, W, h)
+        plan = self._plan(lo, hi, W, h, cnt)
         grid = [j for j in range(d) if plan[j][0] == K.MODE_GRID]
         sizes = np.array([plan[j][1] for j in grid], dtype=np.int64)
         starts = (np.cumsum(sizes) - sizes).astype(np.int64)
@@ -524,7 +524,10 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         s = 0.5 * hi - 0.5 * lo
         return c, np.where(s > 0, s, 1.0)
 
-    def _plan(self, lo, hi, W, h):
+    def _plan(self, lo, hi, W, h, n_values):
+        """Per feature: (mode, grid size). A grid is used when it has at most ``2**20`` nodes
+        and at most ``64`` per distinct training value (plus 4096): beyond, exact sums over the
+        few stored values are cheaper than the table's convolutions."""
         from . import _kdi_kernels as K
 
         plan = []
@@ -536,7 +539,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
             else:
                 hk = self._kernel_h(h[j])
                 g = _grid_size(hk, self.kernel, self.polyexp_order)
-                if g <= _GRID_MAX:
+                if g <= min(_GRID_MAX, 64 * int(n_values[j]) + 4096):
                     plan.append((K.MODE_GRID, g))
                 else:
                     plan.append((K.MODE_DIRECT, 0))
@@ -572,7 +575,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
                         std = min(std, iqr / 1.349)
                 scale[j] = std
         h = self._alphas(d, W) * scale
-        plan = self._plan(lo, hi, W, h)
+        plan = self._plan(lo, hi, W, h, [xs.shape[0] for xs, _ in state])
         tables = {}
         direct = {}
         for j in range(d):
