@@ -112,7 +112,7 @@ def main():
             ours_err.append(float(np.max(np.abs(got - ref))))
             theirs_err.append(float(np.max(np.abs(theirs - ref))))
         bench.record(
-            f"max |err| alpha={alpha:g} ({', '.join(names)})",
+            f"max abs error alpha={alpha:g} ({', '.join(names)})",
             ours=max(ours_err),
             kditransform_gaussian=max(theirs_err),
         )
