@@ -89,9 +89,10 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         Order ``r`` of Sigma-Delta.
     beta : float, default=1.5
         Noise-shaping factor (``"noise_shaping"``), ``1 < beta < 2K``.
-    block_size : int, default=8
+    block_size : int or "auto", default="auto"
         Condensation block ``lambda`` (``"sigma_delta"``, ``"noise_shaping"``); must divide
-        ``n_components``, and for ``order=2`` be odd.
+        ``n_components``, and for ``order=2`` be odd. ``"auto"``: the largest such value up
+        to 8.
     step : float or "auto", default="auto"
         Alphabet step ``delta`` (``"sigma_delta"``, ``"noise_shaping"``; the others use
         ``2 / (2K - 1)``).
@@ -172,7 +173,7 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         "n_bits": [Interval(Integral, 1, 8, closed="both")],
         "order": [Interval(Integral, 1, 2, closed="both")],
         "beta": [Interval(Real, 1, None, closed="neither")],
-        "block_size": [Interval(Integral, 1, None, closed="left")],
+        "block_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "step": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     }
 
@@ -184,7 +185,7 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         n_bits=1,
         order=1,
         beta=1.5,
-        block_size=8,
+        block_size="auto",
         step="auto",
         kernel="rbf",
         gamma=1.0,
@@ -219,13 +220,15 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         if q == "semi" and self.n_bits != 1:
             raise ValueError(f"quantizer='semi' is one-bit (sign); got n_bits={self.n_bits}")
         condensed = q in ("sigma_delta", "noise_shaping")
+        r = self.order
         lam = self.block_size if condensed else 1
+        if lam == "auto":
+            lam = max(t for t in range(1, 9) if m % t == 0 and (t - 1) % r == 0)
         if m % lam:
             raise ValueError(
                 f"block_size={lam} must divide n_components={m} (the condensation V = I_p "
                 "kron v works on whole blocks)"
             )
-        r = self.order
         if q == "sigma_delta" and (lam - 1) % r:
             raise ValueError(
                 f"for order={r} block_size must be r (t - 1) + 1 for an integer t "

@@ -29,7 +29,7 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     _parameter_constraints: dict = {
         "kernel": [StrOptions(_KERNELS)],
         "gamma": [Interval(Real, 0, None, closed="neither"), StrOptions({"scale"})],
-        "nu": [Interval(Real, 0, None, closed="neither")],
+        "nu": [Interval(Real, 0, None, closed="right")],
         "length_scale": [Interval(Real, 0, None, closed="neither")],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "sampling": [StrOptions(_SAMPLINGS)],
@@ -117,6 +117,12 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         """Write the features of ``X[rows]`` into ``out`` (``mode`` 0: the projection
         ``X @ W``; 1: ``scale * cos(X @ W + b)``; 2: ``scale * [cos, sin](X @ W)``)."""
         from . import _kernels  # numba loads on first use
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._features_block(X, mode, scale, out, rows)
+
+    def _features_block(self, X, mode, scale, out, rows):
+        from . import _kernels
 
         dtype = out.dtype.type
         Xc = X[rows]
