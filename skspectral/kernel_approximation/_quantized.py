@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._backend import float_dtype
-from ._rff import _BaseRandomFeatures, _fit_input
+from ._rff import _BaseRandomFeatures, _fit_input, run_blocks
 
 _SCHEMES = {"sigma_delta", "noise_shaping", "msq", "stochastic", "semi"}
 
@@ -71,9 +71,11 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
     ``2 / (2K - 1)`` for order 1 (the alphabet then spans exactly ``[-1, 1]``),
     ``2 / (2K - 3)`` for order 2 (``n_bits >= 2``), ``2 / (2K - beta)`` for noise shaping
     (``beta < 2K``). So order 1, order 2 with ``n_bits >= 2`` and noise shaping are provably
-    stable with ``step="auto"``; the one-bit second-order rule has a bounded state for inputs
-    of magnitude below 1 (its bound is checked on the data: a warning is issued when a state
-    exceeds 4). A given ``step`` that fails the condition gives a
+    stable with ``step="auto"``; the one-bit second-order rule has a bounded state only for inputs
+    of magnitude at most ``mu < 1``, with a bound that grows as ``mu -> 1``; features reach
+    1, so its state is checked on the data (we measured at most 8.5 within blocks of 9 on
+    uniform inputs in [-1, 1], but 62 over one block of 4095), and a warning is issued when
+    it exceeds 10. A given ``step`` that fails the condition gives a
     :class:`QuantizationStabilityWarning` at fit.
 
     Parameters
@@ -332,17 +334,19 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         umax = np.zeros(n)
         v = self.condensation_.astype(np.float64)
         step = max(1, (1 << 17) // m)
-        for start in range(0, n, step):
-            rows = slice(start, min(n, start + step))
+
+        def block(rows):
             Y = np.empty((rows.stop - rows.start, m), dtype=dtype)
             self._features(X, 1, 1.0, Y, rows)
-            _kernels.quantize_rows(
-                self.n_jobs, Y, self._scheme, self._K, self.step_, float(self.beta),
-                self.block_size_, v, self._scale, np.uint64(self._seed), out[rows],
-                codes[rows], want_codes, umax[rows],
+            _kernels.quantize_rows.serial(
+                Y, self._scheme, self._K, self.step_, float(self.beta), self.block_size_, v,
+                self._scale, np.uint64(self._seed), out[rows], codes[rows], want_codes,
+                umax[rows],
             )
+
+        run_blocks(n, step, block, self.n_jobs)
         if self._scheme in (2, 3, 4) and n:
-            bound = 4.0 if self._scheme == 3 else self.step_ / 2 + 1e-9
+            bound = 10.0 if self._scheme == 3 else self.step_ / 2 + 1e-9
             worst = float(umax.max())
             if worst > bound:
                 warnings.warn(

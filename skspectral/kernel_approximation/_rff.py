@@ -4,6 +4,9 @@ of this package share."""
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,7 +16,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._backend import FLOAT_DTYPES, check_n_jobs, float_dtype, get_namespace, to_numpy
+from .._backend import (
+    FLOAT_DTYPES,
+    check_n_jobs,
+    effective_n_jobs,
+    float_dtype,
+    get_namespace,
+    to_numpy,
+)
 from . import _samplers
 
 # rows per block of the fused transform: the block of projections (rows x D) stays in cache
@@ -21,6 +31,46 @@ _BLOCK_ELEMENTS = 1 << 17
 
 _KERNELS = {"rbf", "laplacian", "matern", "cauchy"}
 _SAMPLINGS = {"iid", "orthogonal", "structured", "qmc"}
+
+
+_BLAS_LOCK = threading.Lock()
+_blas_state = {"depth": 0, "limits": None}
+
+
+@contextmanager
+def _single_threaded_blas():
+    """BLAS on one thread while blocks run in parallel on our own threads (nested and
+    concurrent uses share one limit; the last to leave restores the original setting)."""
+    from threadpoolctl import threadpool_limits
+
+    with _BLAS_LOCK:
+        if _blas_state["depth"] == 0:
+            _blas_state["limits"] = threadpool_limits(1, user_api="blas")
+        _blas_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_state["depth"] -= 1
+            if _blas_state["depth"] == 0:
+                _blas_state["limits"].restore_original_limits()
+                _blas_state["limits"] = None
+
+
+def run_blocks(n, step, fn, n_jobs):
+    """Call ``fn(rows)`` for the row blocks ``rows`` of ``range(n)`` of ``step`` rows, on
+    ``n_jobs`` threads (each block: one-thread BLAS product, then a serial numba kernel that
+    releases the GIL). The blocks, and so the results, do not depend on ``n_jobs``."""
+    blocks = [slice(s, min(n, s + step)) for s in range(0, n, step)]
+    threads = min(effective_n_jobs(n_jobs), len(blocks))
+    with _single_threaded_blas():
+        if threads <= 1:
+            for rows in blocks:
+                fn(rows)
+            return
+        with ThreadPoolExecutor(threads) as pool:
+            for _ in pool.map(fn, blocks):
+                pass
 
 
 class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -131,15 +181,15 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
                 Xc = Xc.toarray()
             Xc = np.ascontiguousarray(Xc, dtype=dtype)
             b = self._offset(dtype, mode)
-            bad = _kernels.sorf_rows(
-                self.n_jobs, Xc, self.signs_.astype(dtype), self.radial_.astype(dtype), b,
+            bad = _kernels.sorf_rows.serial(
+                Xc, self.signs_.astype(dtype), self.radial_.astype(dtype), b,
                 dtype(scale), mode, out
             )
         else:
             W = self._weights_as(dtype)
             if mode == 2:
                 T = np.asarray(Xc @ W, dtype=dtype)
-                bad = _kernels.cossin_rows(self.n_jobs, T, dtype(scale), out)
+                bad = _kernels.cossin_rows.serial(T, dtype(scale), out)
             else:
                 if scipy.sparse.issparse(Xc):
                     out[...] = Xc @ W
@@ -147,8 +197,7 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
                     np.matmul(Xc, W, out=out)
                 if mode == 0:
                     return
-                bad = _kernels.cos_rows(self.n_jobs, out, self._offset(dtype, mode), dtype(scale),
-                                        out)
+                bad = _kernels.cos_rows.serial(out, self._offset(dtype, mode), dtype(scale), out)
         if bad:
             raise ValueError(
                 "X has values so large that the projections X @ W overflow to infinity "
@@ -171,10 +220,12 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         out = np.empty((n, width), dtype=dtype)
         step = max(1, _BLOCK_ELEMENTS // max(width, 1))
         if self.sampling == "structured":
-            step = max(step, 256)
-        for start in range(0, n, step):
-            rows = slice(start, min(n, start + step))
+            step = max(step, 64)
+
+        def block(rows):
             self._features(X, mode, scale, out[rows], rows)
+
+        run_blocks(n, step, block, self.n_jobs)
         return out
 
     def _more_tags(self):  # pragma: no cover - kept for older scikit-learn
@@ -250,8 +301,10 @@ class RandomFourierFeatures(_BaseRandomFeatures):
     random_state : int, RandomState instance or None, default=None
         Draws the frequencies and phases; an int gives bit-identical maps.
     n_jobs : int, default=None
-        Threads of the numba kernels (joblib's meaning). The BLAS product uses BLAS's own
-        threads. Results do not depend on it.
+        Threads over blocks of rows (joblib's meaning: ``None`` is one, ``-1`` all cores);
+        within a block the product runs on one BLAS thread (BLAS is held to one thread during
+        the transform) and the cosine in a numba kernel that releases the GIL. Results do
+        not depend on it.
 
     Attributes
     ----------
