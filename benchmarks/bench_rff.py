@@ -19,7 +19,6 @@ the anchors with BLAS on all cores; ours and the anchor alternately in one proce
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -251,20 +250,23 @@ def _numpy_quantizer_loop(Y, lam, delta):
     return Q.reshape(n, m // lam, lam).sum(axis=2)
 
 
+def _speed_dense(bench, X):
+    ours = RandomFourierFeatures(n_components=2048, random_state=0, n_jobs=-1).fit(X)
+    ref = RBFSampler(n_components=2048, random_state=0).fit(X)
+    W = ref.random_weights_.astype(X.dtype)
+    tag = f"{X.shape[0]} x 64 -> 2048 {X.dtype.name}"
+    bench.compare(f"transform {tag}", lambda: ours.transform(X), lambda: ref.transform(X),
+                  "RBFSampler", repeats=5)
+    bench.compare(f"floor: transform {tag}", lambda: ours.transform(X), lambda: X @ W,
+                  "bare X @ W (BLAS)", repeats=5)
+
+
 def speed(bench):
     n = 20_000 if bench.quick else 100_000
     rng = np.random.default_rng(0)
     X64 = rng.normal(size=(n, 64)) * 0.2
     for dtype in (np.float32, np.float64):
-        X = X64.astype(dtype)
-        ours = RandomFourierFeatures(n_components=2048, random_state=0, n_jobs=-1).fit(X)
-        ref = RBFSampler(n_components=2048, random_state=0).fit(X)
-        W = ref.random_weights_.astype(dtype)
-        tag = f"{n} x 64 -> 2048 {np.dtype(dtype).name}"
-        bench.compare(f"transform {tag}", lambda: ours.transform(X), lambda: ref.transform(X),
-                      "RBFSampler", repeats=5)
-        bench.compare(f"floor: transform {tag}", lambda: ours.transform(X), lambda: X @ W,
-                      "bare X @ W (BLAS)", repeats=5)
+        _speed_dense(bench, X64.astype(dtype))
     X = X64.astype(np.float32)
     ours = RandomFourierFeatures(n_components=2048, random_state=0, n_jobs=-1).fit(X)
     ny = Nystroem(n_components=2048, random_state=0).fit(X[:5000])

@@ -60,9 +60,9 @@ plt.tight_layout()
 # %%
 # In a pipeline, with the kernel width tuned by grid search
 # ---------------------------------------------------------
-from sklearn.linear_model import RidgeClassifier  # noqa: E402
-from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.linear_model import RidgeClassifier
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0

@@ -9,7 +9,11 @@
   :meth:`~QuantizedRandomFourierFeatures.encode` gives packed codes.
 """
 
-from ._quantized import QuantizedRandomFourierFeatures
+from ._quantized import QuantizationStabilityWarning, QuantizedRandomFourierFeatures
 from ._rff import RandomFourierFeatures
 
-__all__ = ["QuantizedRandomFourierFeatures", "RandomFourierFeatures"]
+__all__ = [
+    "QuantizationStabilityWarning",
+    "QuantizedRandomFourierFeatures",
+    "RandomFourierFeatures",
+]

@@ -126,6 +126,30 @@ def _cos_row(t, b, scale, out):
 
 
 @njit(cache=True, nogil=True)
+def _cos_row_inplace(t, b, scale):
+    """``t[j] = scale * cos(t[j] + b[j])`` in place; False where an argument is not finite.
+
+    A separate first pass looks for large arguments: written in place, the vectorized loop
+    reads and writes one array only (an output that aliases the input would make LLVM's
+    runtime alias check fail and fall back to scalar code)."""
+    big = False
+    for j in range(t.shape[0]):
+        a = t[j] + b[j]
+        big |= not (abs(a) <= _lim(a))
+    if big:
+        ok = True
+        for j in range(t.shape[0]):
+            a = np.float64(t[j]) + np.float64(b[j])
+            ok &= np.isfinite(a)
+            t[j] = math.cos(a) * scale
+        return ok
+    for j in range(t.shape[0]):
+        c, s, k = _csk(t[j] + b[j])
+        t[j] = _quadrant_cos(c, s, k) * scale
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _cossin_row(t, scale, out):
     """``out[:m] = scale * cos(t)``, ``out[m:] = scale * sin(t)``; False if t is not finite."""
     m = t.shape[0]
@@ -149,11 +173,22 @@ def _cossin_row(t, scale, out):
 
 @threaded_kernel()
 def cos_rows(T, b, scale, out):
-    """``out[i, j] = scale * cos(T[i, j] + b[j])`` (``out`` may be ``T``); returns the number
-    of rows with a non-finite argument."""
+    """``out[i, j] = scale * cos(T[i, j] + b[j])`` (``out`` a separate array: see
+    :func:`cos_rows_inplace`); returns the number of rows with a non-finite argument."""
     bad = 0
     for i in prange(T.shape[0]):
         if not _cos_row(T[i], b, scale, out[i]):
+            bad += 1
+    return bad
+
+
+@threaded_kernel()
+def cos_rows_inplace(T, b, scale):
+    """``T[i, j] = scale * cos(T[i, j] + b[j])`` in place; returns the number of rows with a
+    non-finite argument."""
+    bad = 0
+    for i in prange(T.shape[0]):
+        if not _cos_row_inplace(T[i], b, scale):
             bad += 1
     return bad
 

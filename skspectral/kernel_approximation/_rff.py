@@ -166,13 +166,11 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     def _features(self, X, mode, scale, out, rows):
         """Write the features of ``X[rows]`` into ``out`` (``mode`` 0: the projection
         ``X @ W``; 1: ``scale * cos(X @ W + b)``; 2: ``scale * [cos, sin](X @ W)``)."""
-        from . import _kernels  # numba loads on first use
-
         with np.errstate(over="ignore", invalid="ignore"):
             self._features_block(X, mode, scale, out, rows)
 
     def _features_block(self, X, mode, scale, out, rows):
-        from . import _kernels
+        from . import _kernels  # numba loads on first use
 
         dtype = out.dtype.type
         Xc = X[rows]
@@ -197,7 +195,8 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
                     np.matmul(Xc, W, out=out)
                 if mode == 0:
                     return
-                bad = _kernels.cos_rows.serial(out, self._offset(dtype, mode), dtype(scale), out)
+                b = self._offset(dtype, mode)
+                bad = _kernels.cos_rows_inplace.serial(out, b, dtype(scale))
         if bad:
             raise ValueError(
                 "X has values so large that the projections X @ W overflow to infinity "
