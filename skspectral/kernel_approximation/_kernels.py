@@ -266,9 +266,10 @@ def sorf_rows(X, signs, radial, b, scale, mode, out):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _level(w, K, delta):
-    """Index in [0, 2K) of the nearest level ``(i - K + 1/2) delta`` of the mid-rise alphabet."""
-    i = np.int64(np.floor(w / delta)) + K
+def _level(w, K, inv_delta):
+    """Index in [0, 2K) of the nearest level ``(i - K + 1/2) delta`` of the mid-rise alphabet
+    (``inv_delta = 1 / delta``)."""
+    i = np.int64(np.floor(w * inv_delta)) + K
     if i < 0:
         i = 0
     elif i > 2 * K - 1:
@@ -298,44 +299,75 @@ def _row_key(y, seed):
 @njit(cache=True, nogil=True)
 def _quantize_row(y, scheme, K, delta, beta, lam, v, c, seed, out, codes, write_codes):
     """Quantize one row ``y`` (values in [-1, 1]) block by block (the state restarts in each
-    block of ``lam``); ``out[j] = c * sum_l v[l] q[j lam + l]``. Returns max |state|."""
+    block of ``lam``); ``out[j] = c * sum_l v[l] q[j lam + l]``. Returns max |state|.
+
+    The ``p`` blocks run in lockstep (step ``l`` of every block, then step ``l + 1``): their
+    recursions are independent, so the inner loop over blocks has no carried dependency."""
     m = y.shape[0]
     p = m // lam
-    umax = 0.0
+    u1 = np.zeros(p)
+    u2 = np.zeros(p)
+    acc = np.zeros(p)
+    umax = np.zeros(p)
     key = np.uint64(0)
     if scheme == 5:
         key = _row_key(y, seed)
-    for blk in range(p):
-        u1 = 0.0
-        u2 = 0.0
-        acc = 0.0
-        for l in range(lam):
-            j = blk * lam + l
-            yj = np.float64(y[j])
-            if scheme == 0:
-                i = _level(yj, K, delta)
-            elif scheme == 1:
-                w = u1 + yj
-                i = _level(w, K, delta)
-                u1 = w - (i - K + 0.5) * delta
-            elif scheme == 2:
-                w = 2.0 * u1 - u2 + yj
-                i = _level(w, K, delta)
-                u2 = u1
-                u1 = w - (i - K + 0.5) * delta
-            elif scheme == 3:
-                rho = u1 + 0.5 * (yj - u2)
-                i = 1 if rho >= 0 else 0
-                w = 2.0 * u1 - u2 + yj
-                u2 = u1
-                u1 = w - (i - 0.5) * delta
-            elif scheme == 4:
-                w = beta * u1 + yj
-                i = _level(w, K, delta)
-                u1 = w - (i - K + 0.5) * delta
-            else:
-                # levels -1 + t delta, t = 0 .. 2K-1 (delta = 2 / (2K - 1))
-                pos = (yj + 1.0) / delta
+    half = 0.5 * delta
+    inv = 1.0 / delta
+    for l in range(lam):
+        vl = v[l]
+        if scheme == 0:
+            for blk in range(p):
+                j = blk * lam + l
+                i = _level(np.float64(y[j]), K, inv)
+                if write_codes:
+                    codes[j] = i
+                acc[blk] += vl * ((i - K) * delta + half)
+        elif scheme == 1:
+            for blk in range(p):
+                j = blk * lam + l
+                w = u1[blk] + np.float64(y[j])
+                i = _level(w, K, inv)
+                u = w - ((i - K) * delta + half)
+                u1[blk] = u
+                umax[blk] = max(umax[blk], abs(u))
+                if write_codes:
+                    codes[j] = i
+                acc[blk] += vl * (w - u)
+        elif scheme == 2 or scheme == 3:
+            for blk in range(p):
+                j = blk * lam + l
+                a, b = u1[blk], u2[blk]
+                w = 2.0 * a - b + np.float64(y[j])
+                if scheme == 2:
+                    i = _level(w, K, inv)
+                else:
+                    i = 1 if a + 0.5 * (np.float64(y[j]) - b) >= 0 else 0
+                q = (i - K) * delta + half
+                u = w - q
+                u2[blk] = a
+                u1[blk] = u
+                umax[blk] = max(umax[blk], abs(u))
+                if write_codes:
+                    codes[j] = i
+                acc[blk] += vl * q
+        elif scheme == 4:
+            for blk in range(p):
+                j = blk * lam + l
+                w = beta * u1[blk] + np.float64(y[j])
+                i = _level(w, K, inv)
+                q = (i - K) * delta + half
+                u = w - q
+                u1[blk] = u
+                umax[blk] = max(umax[blk], abs(u))
+                if write_codes:
+                    codes[j] = i
+                acc[blk] += vl * q
+        else:
+            # stochastic rounding to levels -1 + t delta, t = 0 .. 2K-1 (delta = 2 / (2K - 1))
+            for blk in range(p):
+                j = blk * lam + l
+                pos = (np.float64(y[j]) + 1.0) / delta
                 t0 = np.int64(np.floor(pos))
                 if t0 < 0:
                     t0 = 0
@@ -345,14 +377,12 @@ def _quantize_row(y, scheme, K, delta, beta, lam, v, c, seed, out, codes, write_
                 r = _mix64(key + np.uint64(j) * np.uint64(0x9E3779B97F4A7C15))
                 uni = np.float64(r >> np.uint64(11)) * (1.0 / 9007199254740992.0)
                 i = t0 + 1 if uni < frac else t0
-            au = abs(u1)
-            if au > umax:
-                umax = au
-            if write_codes:
-                codes[j] = i
-            acc += v[l] * ((i - K + 0.5) * delta)
-        out[blk] = c * acc
-    return umax
+                if write_codes:
+                    codes[j] = i
+                acc[blk] += vl * ((i - K) * delta + half)
+    for blk in range(p):
+        out[blk] = c * acc[blk]
+    return umax.max() if p else 0.0
 
 
 @threaded_kernel()
