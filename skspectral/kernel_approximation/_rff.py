@@ -159,6 +159,7 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     # ------------------------------------------------------------------ transform
     def _validated(self, X):
         check_is_fitted(self)
+        X = _native(X)
         return validate_data(
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False, order="C"
         )
@@ -487,6 +488,13 @@ class RandomFourierFeatures(_BaseRandomFeatures):
         return self._map(X, 0, 1.0, self.n_frequencies_)
 
 
+def _native(X):
+    """``X`` with its dtype in native byte order (a big-endian float32 array stays float32)."""
+    if isinstance(X, np.ndarray) and not X.dtype.isnative:
+        return X.astype(X.dtype.newbyteorder("="))
+    return X
+
+
 def _fit_input(est, X):
     """Validate the training input (an Array API input is brought to NumPy: fitting only draws
     random numbers)."""
@@ -494,4 +502,4 @@ def _fit_input(est, X):
         xp, is_api = get_namespace(X)
         if is_api:
             X = to_numpy(X)
-    return validate_data(est, X, accept_sparse="csr", dtype=FLOAT_DTYPES)
+    return validate_data(est, _native(X), accept_sparse="csr", dtype=FLOAT_DTYPES)
