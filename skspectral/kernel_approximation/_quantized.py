@@ -334,10 +334,11 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         umax = np.zeros(n)
         v = self.condensation_.astype(np.float64)
         step = max(1, (1 << 17) // m)
+        prep = self._prepared(dtype, 1)
 
         def block(rows):
             Y = np.empty((rows.stop - rows.start, m), dtype=dtype)
-            self._features(X, 1, 1.0, Y, rows)
+            self._features(X, 1, 1.0, Y, rows, prep)
             _kernels.quantize_rows.serial(
                 Y, self._scheme, self._K, self.step_, float(self.beta), self.block_size_, v,
                 self._scale, np.uint64(self._seed), out[rows], codes[rows], want_codes,

@@ -164,13 +164,24 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, reset=False, order="C"
         )
 
-    def _features(self, X, mode, scale, out, rows):
+    def _prepared(self, dtype, mode):
+        """The fitted arrays cast to the transform's dtype, once per transform (not per
+        block: casting ``W`` per block would cost as much as a pass over the output)."""
+        b = self.random_offset_.astype(dtype) if mode == 1 else np.zeros(1, dtype=dtype)
+        if self.sampling == "structured":
+            return (self.signs_.astype(dtype), self.radial_.astype(dtype), b)
+        W = self.random_weights_
+        return (W if W.dtype == dtype else W.astype(dtype), b)
+
+    def _features(self, X, mode, scale, out, rows, prep=None):
         """Write the features of ``X[rows]`` into ``out`` (``mode`` 0: the projection
         ``X @ W``; 1: ``scale * cos(X @ W + b)``; 2: ``scale * [cos, sin](X @ W)``)."""
+        if prep is None:
+            prep = self._prepared(out.dtype.type, mode)
         with np.errstate(over="ignore", invalid="ignore"):
-            self._features_block(X, mode, scale, out, rows)
+            self._features_block(X, mode, scale, out, rows, prep)
 
-    def _features_block(self, X, mode, scale, out, rows):
+    def _features_block(self, X, mode, scale, out, rows, prep):
         from . import _kernels  # numba loads on first use
 
         dtype = out.dtype.type
@@ -179,13 +190,10 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
             if scipy.sparse.issparse(Xc):
                 Xc = Xc.toarray()
             Xc = np.ascontiguousarray(Xc, dtype=dtype)
-            b = self._offset(dtype, mode)
-            bad = _kernels.sorf_rows.serial(
-                Xc, self.signs_.astype(dtype), self.radial_.astype(dtype), b,
-                dtype(scale), mode, out
-            )
+            signs, radial, b = prep
+            bad = _kernels.sorf_rows.serial(Xc, signs, radial, b, dtype(scale), mode, out)
         else:
-            W = self._weights_as(dtype)
+            W, b = prep
             if mode == 2:
                 T = np.asarray(Xc @ W, dtype=dtype)
                 bad = _kernels.cossin_rows.serial(T, dtype(scale), out)
@@ -196,22 +204,12 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
                     np.matmul(Xc, W, out=out)
                 if mode == 0:
                     return
-                b = self._offset(dtype, mode)
                 bad = _kernels.cos_rows_inplace.serial(out, b, dtype(scale))
         if bad:
             raise ValueError(
                 "X has values so large that the projections X @ W overflow to infinity "
                 f"({bad} rows); scale the input (or fit on float64 input) first"
             )
-
-    def _weights_as(self, dtype):
-        W = self.random_weights_
-        return W if W.dtype == dtype else W.astype(dtype)
-
-    def _offset(self, dtype, mode):
-        if mode == 1:
-            return self.random_offset_.astype(dtype)
-        return np.zeros(1, dtype=dtype)
 
     def _map(self, X, mode, scale, width):
         """Evaluate the map on validated ``X`` (numpy or CSR), block by block."""
@@ -222,8 +220,10 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         if self.sampling == "structured":
             step = max(step, 64)
 
+        prep = self._prepared(dtype, mode)
+
         def block(rows):
-            self._features(X, mode, scale, out[rows], rows)
+            self._features(X, mode, scale, out[rows], rows, prep)
 
         run_blocks(n, step, block, self.n_jobs)
         return out
