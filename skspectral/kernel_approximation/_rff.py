@@ -145,7 +145,9 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         if sampling == "iid":
             self.random_weights_ = _samplers.iid(kernel, params, d, m, rng)
         elif sampling == "orthogonal":
-            self.random_weights_ = _samplers.orthogonal(kernel, params, d, m, rng)
+            # many small QR factorizations: one BLAS thread each is faster than a team
+            with _single_threaded_blas():
+                self.random_weights_ = _samplers.orthogonal(kernel, params, d, m, rng)
         elif sampling == "structured":
             self.signs_, self.radial_ = _samplers.structured(kernel, params, d, m, rng)
             self.n_padded_ = self.signs_.shape[2]
