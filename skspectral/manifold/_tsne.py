@@ -67,7 +67,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         as in UMAP-like pictures).
     learning_rate : float or "auto", default="auto"
         Step size; ``"auto"`` is ``n_samples / exaggeration`` of each phase ([4]_). The
-        gradient is the KL gradient divided by ``2 (dof + 1) / dof`` (FIt-SNE's and
+        gradient is the KL gradient divided by 4 (FIt-SNE's and
         openTSNE's convention; scikit-learn's learning rate is 4 times smaller for the same
         step).
     max_iter : int, default=750
