@@ -40,7 +40,7 @@ import numpy as np
 import scipy.fft
 from numba import njit, prange
 
-from ._backend import complex_dtype, effective_n_jobs, float_dtype, numba_threads
+from ._backend import complex_dtype, effective_n_jobs, float_dtype, parallel_launch
 
 __all__ = [
     "GridKernel",
@@ -376,12 +376,14 @@ def _log2_length(n: int, what: str = "length") -> int:
 
 
 def _as_float_array(x) -> np.ndarray:
+    """``x`` as a native-byte-order float32 / float64 / complex64 / complex128 array (the
+    precision follows the input's, whatever its byte order)."""
     x = np.asarray(x)
     if x.dtype.kind == "c":
-        return x if x.dtype in (np.complex64, np.complex128) else x.astype(np.complex128)
+        return x.astype(complex_dtype(x.dtype), copy=False)
     if x.dtype.kind not in "biuf":
         raise TypeError(f"expected a numeric array, got dtype {x.dtype}")
-    return x if x.dtype in (np.float32, np.float64) else x.astype(float_dtype(x.dtype))
+    return x.astype(float_dtype(x.dtype), copy=False)
 
 
 def _check_norm(norm):
@@ -436,7 +438,7 @@ def _fwht_2d_inplace(x2d: np.ndarray, scale: float, workers) -> None:
         # one thread asked for, or too small to gain from more: no call into the thread pool
         _fwht_rows_serial(x2d, scale)
         return
-    with numba_threads(workers) as n_threads:
+    with parallel_launch(workers) as n_threads:
         if x2d.shape[0] >= n_threads or x2d.shape[1] <= _BLOCK:
             _fwht_rows_kernel(x2d, scale)
         else:
@@ -769,8 +771,11 @@ def fftbr(x, axis=-1, *, workers=None):
     radical-inverse order), ``K @ y == ifftbr(lam * fftbr(y))`` with
     ``lam = sqrt(n) * fftbr(K[:, 0])``.
 
-    Lengths from ``2**13`` on use the four-step FFT, with the bit reversal folded into its
-    cache-sized passes (see the module's notes); a real input costs about half a complex one.
+    Up to ``2**12`` the input is gathered in bit-reversed order and transformed in one call;
+    from ``2**12`` to ``2**15`` it is split into four rows, whose twiddles and 4-point columns
+    are one numba pass; from ``2**16`` on, into about ``sqrt(n)`` rows (the four-step FFT), with
+    the bit reversal folded into its cache-sized passes (see ``_fftbr_rows``). A real input costs
+    about half a complex one.
 
     Parameters
     ----------
@@ -796,7 +801,16 @@ def fftbr(x, axis=-1, *, workers=None):
     """
     if type(x) is np.ndarray and x.ndim == 1:  # the short 1-D case, with the least overhead
         perm = _SHORT_PERMS.get(x.shape[0])
-        if perm is not None and x.dtype.type in _FFT_DTYPES and axis in (-1, 0):
+        if (
+            perm is not None
+            and x.dtype.type in _FFT_DTYPES
+            and x.dtype.isnative
+            and axis
+            in (
+                -1,
+                0,
+            )
+        ):
             # scipy.fft.fft(x[perm], n=None, axis=-1, norm="ortho", overwrite_x=True, workers)
             return scipy.fft.fft(x[perm], None, -1, "ortho", True, workers)
     return _fftbr_api(x, axis, workers, inverse=False)
@@ -830,7 +844,16 @@ def ifftbr(y, axis=-1, *, workers=None):
     """
     if type(y) is np.ndarray and y.ndim == 1:  # the short 1-D case, with the least overhead
         perm = _SHORT_PERMS.get(y.shape[0])
-        if perm is not None and y.dtype.type in _FFT_DTYPES and axis in (-1, 0):
+        if (
+            perm is not None
+            and y.dtype.type in _FFT_DTYPES
+            and y.dtype.isnative
+            and axis
+            in (
+                -1,
+                0,
+            )
+        ):
             return scipy.fft.ifft(y, None, -1, "ortho", False, workers)[perm]
     return _fftbr_api(y, axis, workers, inverse=True)
 
@@ -1096,9 +1119,13 @@ def _convolve_grid_xp(values, kernel, spacing, ndim):
 
 
 def _is_array_api(x) -> bool:
-    return not isinstance(
-        x, (np.ndarray, np.generic, list, tuple, int, float, complex)
-    ) and hasattr(x, "__array_namespace__")
+    """True for an array of another Array API library (CuPy, PyTorch, array-api-strict...)."""
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float, complex)):
+        return False
+    if hasattr(x, "__array_namespace__"):
+        return True
+    module = type(x).__module__
+    return module.startswith(("torch", "cupy", "jax"))
 
 
 def _xp_float(x):
@@ -1167,3 +1194,33 @@ def _double_xp(y1, y2, axis, kind):
         y2 = y2 * xp.reshape(w, tuple(shape))
     c = 1.0 / math.sqrt(2.0)
     return xp.concat([(y1 + y2) * c, (y1 - y2) * c], axis=axis)
+
+
+def _dct_xp(x, inverse=False):
+    """Orthonormal DCT-II (``inverse``: its inverse, the orthonormal DCT-III) along the last
+    axis of an Array API array, through one complex FFT of the input's namespace (Makhoul,
+    "A fast cosine transform in one and two dimensions", IEEE Trans. ASSP 28 (1980))."""
+    xp, x = _xp_float(x)
+    n = x.shape[-1]
+    dev = x.device
+    real = x.dtype
+    k = xp.arange(n, dtype=xp.float64, device=dev)
+    scale = xp.full((n,), math.sqrt(2.0 / n), dtype=xp.float64, device=dev)
+    scale = xp.where(k == 0, math.sqrt(1.0 / n), scale)
+    twiddle = xp.exp(xp.astype(-1j * math.pi * k / (2 * n), xp.complex128))
+    cdt = xp.complex64 if real == xp.float32 else xp.complex128
+    half = (n + 1) // 2
+    if not inverse:
+        v = xp.concat([x[..., 0::2], xp.flip(x[..., 1::2], axis=-1)], axis=-1)
+        y = xp.real(xp.fft.fft(xp.astype(v, cdt), axis=-1) * xp.astype(twiddle, cdt))
+        return y * xp.astype(scale, real)
+    y = x / xp.astype(scale, real)  # Re(w_k V_k), half the unnormalized coefficients
+    zero = xp.zeros((*y.shape[:-1], 1), dtype=real, device=dev)
+    mirrored = xp.concat([zero, xp.flip(y[..., 1:], axis=-1)], axis=-1)  # y_{N-k}, y_N = 0
+    u = xp.astype(y, cdt) - 1j * xp.astype(mirrored, cdt)  # w_k V_k
+    v = xp.real(xp.fft.ifft(u * xp.astype(xp.conj(twiddle), cdt), axis=-1))
+    even, odd = v[..., :half], xp.flip(v[..., half:], axis=-1)
+    if n % 2:
+        odd = xp.concat([odd, zero], axis=-1)
+    out = xp.reshape(xp.stack([even, odd], axis=-1), (*v.shape[:-1], 2 * half))
+    return out[..., :n]
