@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._backend import FLOAT_DTYPES, check_n_jobs
+from .._backend import FLOAT_DTYPES, check_n_jobs, float_dtype, native_byte_order
 from . import _affinity as A
 from . import _gradient as G
 from . import _kernels as K
@@ -277,6 +277,7 @@ default="pca"
         return self.metric == "precomputed" or self.affinity == "precomputed"
 
     def _validate_fit_input(self, X):
+        X = native_byte_order(X)
         if self.affinity == "precomputed":
             X = validate_data(
                 self, X, accept_sparse=["csr", "csc", "coo"], dtype=FLOAT_DTYPES,
@@ -489,7 +490,7 @@ default="pca"
         self._clear()
         check_n_jobs(self.n_jobs)
         X = self._validate_fit_input(X)
-        out_dtype = X.dtype
+        out_dtype = float_dtype(X.dtype)
         n = X.shape[0]
         rng = check_random_state(self.random_state)
         self.method_ = self._method(n)
@@ -581,8 +582,10 @@ default="pca"
         """
         check_is_fitted(self)
         sparse_ok = ["csr", "csc", "coo"] if self.affinity == "precomputed" else False
-        X = validate_data(self, X, accept_sparse=sparse_ok, dtype=FLOAT_DTYPES, reset=False)
-        out_dtype = X.dtype
+        X = validate_data(
+            self, native_byte_order(X), accept_sparse=sparse_ok, dtype=FLOAT_DTYPES, reset=False
+        )
+        out_dtype = float_dtype(X.dtype)
         m = X.shape[0]
         R = self._Y64
         n = R.shape[0]
