@@ -52,6 +52,8 @@ def read_matrix(path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"cannot read {path}: no such file")
+    if path.suffix.lower() == ".npz":
+        raise InputError(f"{path} is an .npz archive; give one array as .npy or .csv")
     if path.suffix.lower() == ".npy":
         try:
             X = np.load(path, allow_pickle=False)
@@ -104,9 +106,24 @@ def _read_csv(path) -> np.ndarray:
     return np.array(out, dtype=np.float64).reshape(len(out), width)
 
 
+def check_output(path, source) -> Path:
+    """The output path, or :class:`InputError` when it cannot be written."""
+    out = Path(path)
+    if out.exists() and out.resolve() == Path(source).resolve():
+        raise InputError(f"the output {out} is the input file; give another path")
+    if out.is_dir():
+        raise InputError(f"the output {out} is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise InputError(f"cannot write {out}: the folder {out.parent} does not exist")
+    return out
+
+
 def run(args) -> int:
     """Run the ``tsne`` sub-command; the exit code."""
     try:
+        out = check_output(args.output, args.input)
+        if args.plot:
+            check_output(args.plot, args.input)
         X = read_matrix(args.input)
     except InputError as exc:
         print(f"skspectral tsne: error: {exc}", file=sys.stderr)
@@ -152,11 +169,14 @@ def run(args) -> int:
     except ValueError as exc:
         print(f"skspectral tsne: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    out = Path(args.output)
     header = ",".join(f"tsne{i}" for i in range(Y.shape[1]))
-    np.savetxt(out, Y, delimiter=",", header=header, comments="", fmt="%.8g")
-    if args.plot:
-        _plot(Y, args.plot)
+    try:
+        np.savetxt(out, Y, delimiter=",", header=header, comments="", fmt="%.8g")
+        if args.plot:
+            _plot(Y, args.plot)
+    except OSError as exc:
+        print(f"skspectral tsne: error: cannot write the output: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     if not quiet:
         print(
             f"embedded {Y.shape[0]} points in {time.perf_counter() - t0:.1f} s "

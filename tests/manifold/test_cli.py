@@ -78,3 +78,18 @@ def test_bad_npy_exits_2(tmp_path, capsys):
     assert _run([str(nan), "-o", str(tmp_path / "o.csv")]) == 2
     assert _run([str(tmp_path / "missing.npy"), "-o", str(tmp_path / "o.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_bad_outputs_exit_2_before_any_work(tmp_path, data, capsys):
+    src = tmp_path / "x.npy"
+    np.save(src, data)
+    assert _run([str(src), "-o", str(src)]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert _run([str(src), "-o", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert _run([str(src), "-o", str(tmp_path / "missing" / "e.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    npz = tmp_path / "x.npz"
+    np.savez(npz, a=data)
+    assert _run([str(npz), "-o", str(tmp_path / "e.csv")]) == 2
+    assert ".npz archive" in capsys.readouterr().err
