@@ -97,12 +97,23 @@ def test_fft_repulsion_converges_with_interpolation_points(d):
 
 def test_fft_repulsion_parallel_equals_serial():
     rng = np.random.default_rng(4)
-    Y = rng.standard_normal((10_000, 2)) * 5
+    Y = rng.standard_normal((3000, 2)) * 5
     field = G.GridField(3, 50, 1.0, 200, 1.0)
     r1, z1 = field.repulsion(Y, 1)
     r2, z2 = field.repulsion(Y, 2)
     np.testing.assert_allclose(r2, r1, rtol=1e-10, atol=1e-12)
     assert z2 == pytest.approx(z1, rel=1e-12)
+    # per-thread grids and their reduction give the one-grid spread
+    origin, h, nb = field.layout(Y.min(0), Y.max(0))
+    box, W = field.weights(Y, origin, h, nb, 1)
+    charges = np.vstack([np.ones(3000), Y.T])
+    one = np.empty((1, 3, *(nb * 3)))
+    K.spread_2d(1, box, W, charges, one)
+    two = np.empty((2, 3, *(nb * 3)))
+    K.spread_2d(2, box, W, charges, two)
+    summed = np.empty(two.shape[1:])
+    K.sum_grids(2, two, summed)
+    np.testing.assert_allclose(summed, one[0], rtol=1e-12, atol=1e-12)
 
 
 def test_lagrange_weights_reproduce_polynomials():

@@ -61,15 +61,15 @@ def test_fft_and_exact_reach_similar_kl(digits):
 
 def test_reproducible_for_given_n_jobs(digits):
     X, _ = digits
-    X = X[:1200]
+    X = X[:600]
     for n_jobs in (1, 2):
-        a = TSNE(max_iter=120, random_state=3, n_jobs=n_jobs, method="fft").fit_transform(X)
-        b = TSNE(max_iter=120, random_state=3, n_jobs=n_jobs, method="fft").fit_transform(X)
+        a = TSNE(max_iter=60, random_state=3, n_jobs=n_jobs, method="fft").fit_transform(X)
+        b = TSNE(max_iter=60, random_state=3, n_jobs=n_jobs, method="fft").fit_transform(X)
         np.testing.assert_array_equal(a, b)
     # the seed matters where something is random (the PCA start is not)
-    a = TSNE(max_iter=120, random_state=3, init="random", method="fft").fit_transform(X)
-    b = TSNE(max_iter=120, random_state=3, init="random", method="fft").fit_transform(X)
-    c = TSNE(max_iter=120, random_state=4, init="random", method="fft").fit_transform(X)
+    a = TSNE(max_iter=60, random_state=3, init="random", method="fft").fit_transform(X)
+    b = TSNE(max_iter=60, random_state=3, init="random", method="fft").fit_transform(X)
+    c = TSNE(max_iter=60, random_state=4, init="random", method="fft").fit_transform(X)
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
