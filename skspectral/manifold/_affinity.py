@@ -8,8 +8,8 @@ Maaten, "Accelerating t-SNE using tree-based algorithms", JMLR 15, 2014). The jo
 are ``P = (P_cond + P_cond^T) / (2 n)``, a symmetric sparse matrix summing to one.
 
 Neighbours are exact (scikit-learn's brute-force search: a chunked matrix product, exact and
-fast to about 20,000 points in 50 dimensions) or approximate (pynndescent's nearest-neighbour
-descent, numba-compiled and cached on disk, sub-quadratic; used from 20,000 points on).
+fast to about 50,000 points in 50 dimensions) or approximate (pynndescent's nearest-neighbour
+descent, numba-compiled and cached on disk, sub-quadratic; used from 50,000 points on).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import scipy.sparse
 from . import _kernels as K
 
 # From this many samples on, "auto" neighbours are approximate (pynndescent).
-APPROX_FROM = 20_000
+APPROX_FROM = 50_000
 TOL = 1e-5
 MAX_STEPS = 200
 

@@ -84,7 +84,7 @@ class TSNE(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         points to the training points.
     neighbors : {"auto", "exact", "approx"}, default="auto"
         Nearest-neighbour search: exact (scikit-learn, brute force) or approximate
-        (pynndescent); ``"auto"`` is exact below 20,000 samples.
+        (pynndescent); ``"auto"`` is exact below 50,000 samples.
     method : {"auto", "fft", "exact"}, default="auto"
         Repulsion by FFT interpolation or summed exactly (O(n^2)); ``"auto"`` sums exactly
         below 2,000 samples, where it is the faster of the two (and for
