@@ -41,6 +41,10 @@ from . import _kernels as K
 def repulsion_kernel(dof: float, ndim: int):
     """``k(d) = (1 + |d|^2 / dof)^-(dof + 1)`` as a callable of per-axis offsets."""
     a = float(dof)
+    if a == 1.0:  # the Cauchy kernel squared, without a general power
+        if ndim == 1:
+            return lambda dx: 1.0 / np.square(1.0 + dx * dx)
+        return lambda dx, dy: 1.0 / np.square(1.0 + dx * dx + dy * dy)
     if ndim == 1:
         return lambda dx: (1.0 + dx * dx / a) ** -(a + 1.0)
     return lambda dx, dy: (1.0 + (dx * dx + dy * dy) / a) ** -(a + 1.0)
@@ -118,7 +122,12 @@ class GridField:
         hi = np.asarray(hi, dtype=np.float64)
         ext = hi - lo
         h = self.box_width(float(ext.max()))
-        n_boxes = np.maximum(1, np.ceil(ext / h * (1 + 1e-12)).astype(np.int64))
+        n_boxes = np.maximum(1, np.ceil(ext / h * (1 + 1e-12)))
+        # box counts rounded up to a ladder of 2^(1/16) steps: while the embedding expands, the
+        # grid's shape (and with it the kernel's spectrum) changes every few percent of growth,
+        # not at every box
+        n_boxes = np.ceil(2.0 ** (np.ceil(np.log2(n_boxes) * 16 - 1e-9) / 16) - 1e-9)
+        n_boxes = n_boxes.astype(np.int64)
         origin = lo - 0.5 * (n_boxes * h - ext)
         return origin, h, n_boxes
 
