@@ -1,0 +1,139 @@
+"""Input affinities of t-SNE: nearest neighbours, perplexity calibration, symmetrization.
+
+For each point ``i`` only its ``k = min(n - 1, 3 * perplexity)`` nearest neighbours get a
+nonzero conditional probability ``p_{j|i} = exp(-beta_i d_ij) / sum_j exp(-beta_i d_ij)``,
+with ``d`` the squared Euclidean (or other metric's plain) distance and ``beta_i`` set by a
+per-row binary search so that the row's perplexity ``exp(H_i)`` is the one asked for (van der
+Maaten, "Accelerating t-SNE using tree-based algorithms", JMLR 15, 2014). The joint affinities
+are ``P = (P_cond + P_cond^T) / (2 n)``, a symmetric sparse matrix summing to one.
+
+Neighbours are exact (scikit-learn's brute-force search: a chunked matrix product, exact and
+fast to about 50,000 points in 50 dimensions) or approximate (pynndescent's nearest-neighbour
+descent, numba-compiled and cached on disk, sub-quadratic; used from 50,000 points on).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse
+
+from . import _kernels as K
+
+# From this many samples on, "auto" neighbours are approximate (pynndescent).
+APPROX_FROM = 50_000
+TOL = 1e-5
+MAX_STEPS = 200
+
+
+def n_neighbors_for(perplexity: float, n_samples: int) -> int:
+    return int(min(n_samples - 1, max(1, math.floor(3 * perplexity))))
+
+
+def squared(metric) -> bool:
+    return metric in ("euclidean", "l2", "minkowski_2", "sqeuclidean")
+
+
+def exact_index(X, metric, n_jobs):
+    from sklearn.neighbors import NearestNeighbors
+
+    algorithm = "brute" if metric in ("euclidean", "l2", "cosine", "sqeuclidean") else "auto"
+    return NearestNeighbors(metric=metric, algorithm=algorithm, n_jobs=n_jobs).fit(X)
+
+
+def knn(X, k, metric, neighbors, n_jobs, random_state):
+    """``(dist, ind)``, each (n, k): the ``k`` nearest other points of every row of ``X`` and
+    their distances (squared for the Euclidean metric)."""
+    n = X.shape[0]
+    use_approx = neighbors == "approx" or (neighbors == "auto" and n >= APPROX_FROM)
+    if use_approx:
+        dist, ind = _approx_knn(X, k, metric, n_jobs, random_state)
+    else:
+        dist, ind = exact_index(X, metric, n_jobs).kneighbors(n_neighbors=k)
+    dist = np.ascontiguousarray(dist, dtype=np.float64)
+    if metric == "sqeuclidean":
+        pass
+    elif squared(metric):
+        dist = dist * dist
+    return dist, np.ascontiguousarray(ind, dtype=np.int64)
+
+
+def _approx_knn(X, k, metric, n_jobs, random_state):
+    from pynndescent import NNDescent
+
+    seed = int(random_state.randint(np.iinfo(np.int32).max))
+    index = NNDescent(
+        X,
+        n_neighbors=k + 1,
+        metric="euclidean" if metric == "sqeuclidean" else metric,
+        random_state=seed,
+        n_jobs=n_jobs,
+        compressed=True,
+        low_memory=True,
+    )
+    ind, dist = index.neighbor_graph
+    n = X.shape[0]
+    rows = np.arange(n)[:, None]
+    is_self = ind == rows
+    # drop each point itself (or the farthest candidate when the search missed it)
+    drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), k)
+    keep = np.ones(ind.shape, dtype=bool)
+    keep[np.arange(n), drop] = False
+    ind = ind[keep].reshape(n, k)
+    dist = dist[keep].reshape(n, k)
+    if metric == "sqeuclidean":
+        dist = dist * dist
+    return dist, ind
+
+
+def knn_precomputed(D, k):
+    """The ``k`` smallest off-diagonal entries of each row of a dense distance matrix."""
+    n = D.shape[0]
+    ind = np.empty((n, k), dtype=np.int64)
+    dist = np.empty((n, k))
+    step = max(1, (1 << 22) // max(n, 1))
+    for s in range(0, n, step):
+        block = np.array(D[s : s + step], dtype=np.float64)
+        r = np.arange(block.shape[0])
+        block[r, s + r] = np.inf
+        part = np.argpartition(block, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(
+            block, axis=1
+        )[:, :k]
+        ind[s : s + step] = part
+        dist[s : s + step] = np.take_along_axis(block, part, axis=1)
+    return dist, ind
+
+
+def conditional(dist, perplexity, n_jobs):
+    """Row-normalized conditional probabilities of the neighbours, perplexity-calibrated."""
+    out = np.empty_like(dist)
+    if dist.shape[1] == 0:
+        return out
+    K.calibrate_perplexity(n_jobs, dist, math.log(perplexity), TOL, MAX_STEPS, out)
+    return out
+
+
+def joint(cond, ind, n):
+    """``P = (C + C^T) / sum``: the symmetric joint affinities (CSR, float64, sum 1)."""
+    k = ind.shape[1]
+    C = scipy.sparse.csr_matrix(
+        (cond.ravel(), ind.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
+    )
+    return normalize(C + C.T)
+
+
+def normalize(P):
+    """Symmetric CSR with no diagonal, no explicit zeros, summing to one."""
+    P = scipy.sparse.csr_matrix(P, dtype=np.float64)
+    P.setdiag(0)
+    P.eliminate_zeros()
+    P.sum_duplicates()
+    P.sort_indices()
+    total = P.data.sum()
+    if not total > 0:
+        raise ValueError("the affinity matrix has no positive off-diagonal entry")
+    P.data /= total
+    P.indices = P.indices.astype(np.int64)
+    P.indptr = P.indptr.astype(np.int64)
+    return P

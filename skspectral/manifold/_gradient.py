@@ -1,0 +1,248 @@
+"""The t-SNE gradient: attraction on the sparse affinities, repulsion exactly or by FIt-SNE.
+
+With ``w_ij = (1 + |y_i - y_j|^2 / a)^-a`` (``a`` the degrees of freedom, ``dof``; 1 is the
+Cauchy kernel of t-SNE), ``Z = sum_{i != j} w_ij`` and ``q_ij = w_ij / Z``, the gradient of
+``KL(P || Q)`` is 4 times (for every ``a``)
+
+    g_i = exaggeration * sum_j p_ij r_ij (y_i - y_j)  -  (1 / Z) sum_j k_ij (y_i - y_j),
+
+``r_ij = (1 + |y_i - y_j|^2 / a)^-1`` and ``k_ij = w_ij r_ij``; as in FIt-SNE and openTSNE we
+return ``g`` without the constant, which the learning rate absorbs.
+
+The repulsive sums are, for ``phi_q(y_i) = sum_j k(y_i - y_j) c_q(j)`` with the ``d + 1``
+charges ``c = (1, y_j)``: ``sum_j k_ij (y_i - y_j) = y_i phi_0 - phi_{1:}``, and since
+``w = k (1 + |y_i - y_j|^2 / a)``, ``Z = sum_i [(1 + 2|y_i|^2 / a) phi_0 - (2 / a) y_i . phi_{1:}]
+- N`` (the term ``sum_ij k_ij |y_j|^2`` equals ``sum_j |y_j|^2 phi_0(y_j)`` because ``k`` is
+symmetric). So ``d + 1`` convolutions give both the force and ``Z``. FIt-SNE ([1]_) computes the
+``phi_q`` by Lagrange interpolation of the charges onto an equispaced grid, a convolution on the
+grid with the kernel (:func:`skspectral.fft.convolve_grid`) and interpolation back. Spreading
+and gathering use the same weights and the grid kernel is symmetric, so the identity above holds
+for the interpolated sums too: ``Z`` costs no extra convolution.
+
+References
+----------
+.. [1] G. C. Linderman, M. Rachh, J. G. Hoskins, S. Steinerberger, Y. Kluger, "Fast
+   interpolation-based t-SNE for improved visualization of single-cell RNA-seq data",
+   Nature Methods 16, 243-245 (2019).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+import numpy as np
+
+from .._backend import effective_n_jobs
+from ..fft import convolve_grid, grid_kernel
+from . import _kernels as K
+
+
+def repulsion_kernel(dof: float, ndim: int):
+    """``k(d) = (1 + |d|^2 / dof)^-(dof + 1)`` as a callable of per-axis offsets."""
+    a = float(dof)
+    if a == 1.0:  # the Cauchy kernel squared, without a general power
+        if ndim == 1:
+            return lambda dx: 1.0 / np.square(1.0 + dx * dx)
+        return lambda dx, dy: 1.0 / np.square(1.0 + dx * dx + dy * dy)
+    if ndim == 1:
+        return lambda dx: (1.0 + dx * dx / a) ** -(a + 1.0)
+    return lambda dx, dy: (1.0 + (dx * dx + dy * dy) / a) ** -(a + 1.0)
+
+
+def attraction(P, Y, dof, n_jobs, want_kl=False, R=None):
+    """``(F, sum_ij p_ij log w_ij)``: the attractive term (without exaggeration) of the points
+    ``Y`` towards the points ``R`` (``Y`` itself by default) and, when ``want_kl``, the KL's
+    cross term (else ``nan``)."""
+    out = np.empty_like(Y)
+    log_w = np.empty(Y.shape[0] if want_kl else 0)
+    R = Y if R is None else R
+    K.attraction(n_jobs, P.indptr, P.indices, P.data, Y, R, float(dof), out, log_w)
+    return out, (float(log_w.sum()) if want_kl else math.nan)
+
+
+def exact_repulsion(Y, dof, n_jobs):
+    """``(sum_j k_ij (y_i - y_j), Z)``, exactly, in O(N^2)."""
+    rep = np.empty_like(Y)
+    z_row = np.empty(Y.shape[0])
+    K.exact_repulsion(n_jobs, Y, Y, float(dof), rep, z_row)
+    return rep, float(z_row.sum()) - Y.shape[0]
+
+
+class GridField:
+    """The FIt-SNE repulsive field of a point set, on an equispaced grid sized to the points.
+
+    Parameters
+    ----------
+    n_interpolation_points : int
+        Lagrange nodes per box and axis (``p``).
+    min_num_intervals : int
+        Fewest boxes along the widest axis.
+    ints_in_interval : float
+        Box width when that gives between ``min_num_intervals`` and ``max_num_intervals``
+        boxes.
+    max_num_intervals : int
+        Most boxes along the widest axis: beyond it the boxes widen instead, so that the grid
+        (and the time per iteration) stays bounded however far the embedding expands.
+    dof : float
+        Degrees of freedom of the kernel.
+    fft_dtype : {numpy.float32, numpy.float64}
+        Precision of the grid convolution.
+
+    Box widths are snapped down to a ladder of ``2**(j/8)``, so that while the embedding grows
+    slowly the width (and with the box count, the kernel's spectrum) is reused from iteration
+    to iteration; the last few kernels are kept.
+    """
+
+    LADDER = 8
+    CACHE = 4
+
+    def __init__(self, n_interpolation_points, min_num_intervals, ints_in_interval,
+                 max_num_intervals, dof, fft_dtype=np.float32):
+        self.p = int(n_interpolation_points)
+        self.min_intervals = int(min_num_intervals)
+        self.ints_in_interval = float(ints_in_interval)
+        self.max_intervals = int(max(max_num_intervals, min_num_intervals))
+        self.dof = float(dof)
+        self.fft_dtype = np.dtype(fft_dtype).type
+        self._kernels = OrderedDict()
+
+    # -------------------------------------------------------------- layout
+    def box_width(self, extent: float) -> float:
+        """Width of a box for points spread over ``extent`` along the widest axis."""
+        extent = max(float(extent), 1e-12)
+        h = self.ints_in_interval
+        h = min(h, extent / self.min_intervals)
+        h = max(h, extent / self.max_intervals)
+        return 2.0 ** (math.floor(math.log2(h) * self.LADDER) / self.LADDER)
+
+    def layout(self, lo, hi):
+        """``(origin, h, n_boxes)`` of a grid covering the box ``[lo, hi]``, centred on it."""
+        lo = np.asarray(lo, dtype=np.float64)
+        hi = np.asarray(hi, dtype=np.float64)
+        ext = hi - lo
+        h = self.box_width(float(ext.max()))
+        n_boxes = np.maximum(1, np.ceil(ext / h * (1 + 1e-12)))
+        # box counts rounded up to a ladder of 2^(1/16) steps: while the embedding expands, the
+        # grid's shape (and with it the kernel's spectrum) changes every few percent of growth,
+        # not at every box
+        n_boxes = np.ceil(2.0 ** (np.ceil(np.log2(n_boxes) * 16 - 1e-9) / 16) - 1e-9)
+        n_boxes = n_boxes.astype(np.int64)
+        origin = lo - 0.5 * (n_boxes * h - ext)
+        return origin, h, n_boxes
+
+    def kernel(self, shape, spacing, ndim):
+        key = (tuple(shape), spacing)
+        k = self._kernels.get(key)
+        if k is None:
+            k = grid_kernel(repulsion_kernel(self.dof, ndim), shape, spacing, dtype=self.fft_dtype)
+            self._kernels[key] = k
+            while len(self._kernels) > self.CACHE:
+                self._kernels.popitem(last=False)
+        else:
+            self._kernels.move_to_end(key)
+        return k
+
+    # -------------------------------------------------------------- the steps
+    def weights(self, Y, origin, h, n_boxes, n_jobs):
+        n, d = Y.shape
+        box = np.empty((n, d), dtype=np.int64)
+        W = np.empty((n, d, self.p))
+        K.lagrange_setup(n_jobs, Y, origin, float(h), n_boxes, self.p, box, W)
+        return box, W
+
+    def spread(self, box, W, charges, n_boxes, n_jobs):
+        shape = tuple(int(b) * self.p for b in n_boxes)
+        # one grid per thread only pays once the points outnumber the grid's nodes
+        n_chunks = max(1, min(effective_n_jobs(n_jobs), box.shape[0] // 200_000 + 1))
+        grids = np.empty((n_chunks, charges.shape[0], *shape))
+        (K.spread_1d if len(shape) == 1 else K.spread_2d)(n_jobs, box, W, charges, grids)
+        if n_chunks == 1:
+            return grids[0]
+        out = np.empty(grids.shape[1:])
+        K.sum_grids(n_jobs, grids, out)
+        return out
+
+    def convolve(self, grid, h, n_jobs):
+        """The grid convolution, in ``self.fft_dtype`` (float32 by default: its rounding,
+        about 1e-7 of the largest potential, is far below the interpolation error)."""
+        shape = grid.shape[1:]
+        kern = self.kernel(shape, h / self.p, len(shape))
+        pot = convolve_grid(
+            grid.astype(self.fft_dtype, copy=False), kern, workers=effective_n_jobs(n_jobs)
+        )
+        return pot.astype(np.float64, copy=False)
+
+    def gather(self, box, W, pot, n_jobs):
+        out = np.empty((pot.shape[0], box.shape[0]))
+        (K.gather_1d if pot.ndim == 2 else K.gather_2d)(n_jobs, box, W, pot, out)
+        return out
+
+    # -------------------------------------------------------------- the field of a point set
+    def repulsion(self, Y, n_jobs):
+        """``(sum_j k_ij (y_i - y_j), Z)`` by interpolation: ``d + 1`` grid convolutions."""
+        n, d = Y.shape
+        if d not in (1, 2):
+            raise ValueError("the FFT-interpolated gradient supports 1-D and 2-D embeddings")
+        origin, h, n_boxes = self.layout(Y.min(axis=0), Y.max(axis=0))
+        box, W = self.weights(Y, origin, h, n_boxes, n_jobs)
+        charges = np.empty((d + 1, n))
+        charges[0] = 1.0
+        charges[1:] = Y.T
+        pot = self.convolve(self.spread(box, W, charges, n_boxes, n_jobs), h, n_jobs)
+        phi = self.gather(box, W, pot, n_jobs)
+        rep = Y * phi[0][:, None] - phi[1:].T
+        sq = np.einsum("ij,ij->i", Y, Y)
+        z = float(
+            np.dot(1.0 + 2.0 * sq / self.dof, phi[0])
+            - (2.0 / self.dof) * np.einsum("ij,ji->", Y, phi[1:])
+        ) - n
+        return rep, z
+
+
+class ReferenceField:
+    """The repulsive field of a frozen reference embedding, computed once, for placing new
+    points: potentials of the ``d + 2`` charges ``(1, y_j, |y_j|^2)`` on a grid that covers the
+    reference with a margin (points outside it see the field of its edge). ``evaluate(Y)``
+    gives each new point's repulsion ``sum_j k(y - r_j)(y - r_j)`` and its own normalization
+    ``Z(y) = sum_j w(y - r_j)`` over the reference points."""
+
+    def __init__(self, R, field: GridField, n_jobs, margin=0.1):
+        n, d = R.shape
+        lo, hi = R.min(axis=0), R.max(axis=0)
+        pad = margin * float((hi - lo).max()) + 2.0
+        self.field = field
+        self.origin, self.h, self.n_boxes = field.layout(lo - pad, hi + pad)
+        box, W = field.weights(R, self.origin, self.h, self.n_boxes, n_jobs)
+        charges = np.empty((d + 2, n))
+        charges[0] = 1.0
+        charges[1 : d + 1] = R.T
+        charges[d + 1] = np.einsum("ij,ij->i", R, R)
+        grid = field.spread(box, W, charges, self.n_boxes, n_jobs)
+        self.potentials = field.convolve(grid, self.h, n_jobs)
+        field._kernels.clear()  # the reference's kernel is not needed again
+
+    def evaluate(self, Y, n_jobs):
+        d = Y.shape[1]
+        box, W = self.field.weights(Y, self.origin, self.h, self.n_boxes, n_jobs)
+        phi = self.field.gather(box, W, self.potentials, n_jobs)
+        rep = Y * phi[0][:, None] - phi[1 : d + 1].T
+        sq = np.einsum("ij,ij->i", Y, Y)
+        a = self.field.dof
+        z = (1.0 + sq / a) * phi[0] - (2.0 / a) * np.einsum("ij,ji->i", Y, phi[1 : d + 1])
+        z += phi[d + 1] / a
+        return rep, np.maximum(z, np.finfo(np.float64).tiny)
+
+
+class ExactReference:
+    """The repulsion of a frozen reference, summed exactly (small references, ``d > 2``)."""
+
+    def __init__(self, R, dof):
+        self.R = R
+        self.dof = float(dof)
+
+    def evaluate(self, Y, n_jobs):
+        rep = np.empty_like(Y)
+        z = np.empty(Y.shape[0])
+        K.exact_repulsion(n_jobs, Y, self.R, self.dof, rep, z)
+        return rep, np.maximum(z, np.finfo(np.float64).tiny)

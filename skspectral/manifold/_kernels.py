@@ -1,0 +1,297 @@
+"""Numba kernels of t-SNE (plain arrays in and out, compiled lazily on first use).
+
+Grouped by concern:
+
+* affinities: the per-row binary search of the Gaussian bandwidth that meets a perplexity;
+* attraction: the attractive force on a sparse (CSR) affinity matrix, and its KL term;
+* exact repulsion: the O(N^2) repulsive force and normalization (``method="exact"``, and
+  placing new points against a small reference);
+* interpolation: Lagrange weights of each point on an equispaced grid, spreading charges to the
+  grid and gathering potentials back (1-D and 2-D), the steps of the FIt-SNE scheme around the
+  grid convolution;
+* the optimizer's step (gains, momentum, step clipping) in one pass.
+
+Kernels with ``prange`` loops are :func:`skspectral._backend.threaded_kernel`\\ s, called as
+``kernel(n_jobs, *args)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .._backend import threaded_kernel
+
+# ------------------------------------------------------------------------------ affinities
+
+
+@threaded_kernel()
+def calibrate_perplexity(dist, log_perplexity, tol, max_steps, out):
+    """Conditional probabilities ``out[i, j] = exp(-beta_i d_ij) / sum_j exp(-beta_i d_ij)``.
+
+    ``dist`` (n, k) holds the distances of row ``i`` to its ``k`` neighbours (squared for the
+    Euclidean metric); ``beta_i`` is found by bisection (doubling until bracketed) so that the
+    entropy of row ``i`` (in nats) is ``log_perplexity`` within ``tol``. Distances are shifted
+    by the row minimum first, which changes nothing but keeps ``exp`` in range.
+    """
+    n, k = dist.shape
+    for i in prange(n):
+        row = dist[i]
+        dmin = np.inf
+        dsum = 0.0
+        for j in range(k):
+            if row[j] < dmin:
+                dmin = row[j]
+        for j in range(k):
+            dsum += row[j] - dmin
+        beta = k / dsum if dsum > 0 else 1.0
+        lo = 0.0
+        hi = np.inf
+        s = 0.0
+        for _ in range(max_steps):
+            s = 0.0
+            sd = 0.0
+            for j in range(k):
+                e = np.exp(-beta * (row[j] - dmin))
+                out[i, j] = e
+                s += e
+                sd += e * (row[j] - dmin)
+            entropy = np.log(s) + beta * sd / s
+            diff = entropy - log_perplexity
+            if abs(diff) <= tol:
+                break
+            if diff > 0:  # too flat: sharpen
+                lo = beta
+                beta = beta * 2.0 if hi == np.inf else 0.5 * (beta + hi)
+            else:
+                hi = beta
+                beta = 0.5 * (beta + lo)
+        inv = 1.0 / s
+        for j in range(k):
+            out[i, j] *= inv
+
+
+# ------------------------------------------------------------------------------ attraction
+
+
+@threaded_kernel(fastmath=True)
+def attraction(indptr, indices, data, Y, R, dof, out, log_w):
+    """``out[i] = sum_j p_ij (1 + |y_i - r_j|^2 / dof)^-1 (y_i - r_j)`` over the CSR ``P``
+    (row ``i`` of ``Y``, column ``j`` of ``R``; ``R`` is ``Y`` in a fit);
+    ``log_w[i] = sum_j p_ij log w_ij`` with ``w = (1 + d^2 / dof)^-dof`` (for the KL), filled
+    when ``log_w`` has ``len(Y)`` entries (pass an empty array to skip it)."""
+    n, d = Y.shape
+    want = log_w.shape[0] == n
+    for i in prange(n):
+        for a in range(d):
+            out[i, a] = 0.0
+        acc = 0.0
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            d2 = 0.0
+            for a in range(d):
+                diff = Y[i, a] - R[j, a]
+                d2 += diff * diff
+            q = 1.0 / (1.0 + d2 / dof)
+            f = data[t] * q
+            for a in range(d):
+                out[i, a] += f * (Y[i, a] - R[j, a])
+            if want:
+                acc += data[t] * dof * np.log(q)
+        if want:
+            log_w[i] = acc
+
+
+# ------------------------------------------------------------------------------ exact repulsion
+
+
+@threaded_kernel(fastmath=True)
+def exact_repulsion(Y, R, dof, out, z_row):
+    """Repulsion of the points ``Y`` (m, d) by the reference points ``R`` (n, d), exactly:
+    ``out[i] = sum_j k(y_i - r_j) (y_i - r_j)`` with ``k = (1 + d^2/dof)^-(dof+1)`` and
+    ``z_row[i] = sum_j (1 + d^2/dof)^-dof``. Pairs at distance 0 add nothing to ``out`` and 1 to
+    ``z_row`` (subtract the self-pairs from ``z_row`` when ``R`` is ``Y``)."""
+    m, d = Y.shape
+    n = R.shape[0]
+    for i in prange(m):
+        for a in range(d):
+            out[i, a] = 0.0
+        z = 0.0
+        for j in range(n):
+            d2 = 0.0
+            for a in range(d):
+                diff = Y[i, a] - R[j, a]
+                d2 += diff * diff
+            base = 1.0 / (1.0 + d2 / dof)
+            w = base if dof == 1.0 else base**dof
+            z += w
+            f = w * base
+            for a in range(d):
+                out[i, a] += f * (Y[i, a] - R[j, a])
+        z_row[i] = z
+
+
+# ------------------------------------------------------------------------------ interpolation
+
+
+@threaded_kernel(fastmath=True)
+def lagrange_setup(Y, lo, h, n_boxes, p, box, W):
+    """Box index ``box[i, a]`` of each point along each axis and the ``p`` Lagrange weights
+    ``W[i, a, :]`` of its coordinate on the box's nodes.
+
+    Box ``b`` of axis ``a`` spans ``[lo[a] + b h, lo[a] + (b + 1) h)`` and holds ``p`` nodes at
+    ``lo[a] + (b + (k + 1/2) / p) h``, so the nodes of all boxes form one equispaced grid of
+    spacing ``h / p``. Coordinates outside the grid are clamped to its edge.
+    """
+    n, d = Y.shape
+    for i in prange(n):
+        for a in range(d):
+            u = (Y[i, a] - lo[a]) / h
+            if u < 0.0:
+                u = 0.0
+            b = int(np.floor(u))
+            if b >= n_boxes[a]:
+                b = n_boxes[a] - 1
+                if u > n_boxes[a]:
+                    u = float(n_boxes[a])
+            box[i, a] = b
+            t = (u - b) * p - 0.5  # position in node units, nodes at 0 .. p-1
+            for k in range(p):
+                num = 1.0
+                den = 1.0
+                for m in range(p):
+                    if m != k:
+                        num *= t - m
+                        den *= k - m
+                W[i, a, k] = num / den
+
+
+@threaded_kernel(fastmath=True)
+def spread_2d(box, W, charges, grids):
+    """Per-chunk grids: ``grids[c]`` gets the charges of the ``c``-th of ``len(grids)`` equal
+    point chunks, ``grids[c, q, u, v] += W[i,0,k] W[i,1,l] charges[q, i]`` at node
+    ``(box[i,0] p + k, box[i,1] p + l)``. Sum ``grids`` over its first axis afterwards."""
+    n_chunks = grids.shape[0]
+    nq = charges.shape[0]
+    n = box.shape[0]
+    p = W.shape[2]
+    for c in prange(n_chunks):
+        g = grids[c]
+        g[:] = 0.0
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            u0 = box[i, 0] * p
+            v0 = box[i, 1] * p
+            for k in range(p):
+                wk = W[i, 0, k]
+                for m in range(p):
+                    w = wk * W[i, 1, m]
+                    for q in range(nq):
+                        g[q, u0 + k, v0 + m] += w * charges[q, i]
+
+
+@threaded_kernel(fastmath=True)
+def gather_2d(box, W, pot, out):
+    """``out[q, i] = sum_kl W[i,0,k] W[i,1,l] pot[q, box[i,0] p + k, box[i,1] p + l]``."""
+    n = box.shape[0]
+    p = W.shape[2]
+    nq = pot.shape[0]
+    for i in prange(n):
+        u0 = box[i, 0] * p
+        v0 = box[i, 1] * p
+        for q in range(nq):
+            acc = 0.0
+            for k in range(p):
+                wk = W[i, 0, k]
+                for m in range(p):
+                    acc += wk * W[i, 1, m] * pot[q, u0 + k, v0 + m]
+            out[q, i] = acc
+
+
+@threaded_kernel(fastmath=True)
+def spread_1d(box, W, charges, grids):
+    """The 1-D :func:`spread_2d`: ``grids[c, q, box[i,0] p + k] += W[i,0,k] charges[q, i]``."""
+    n_chunks = grids.shape[0]
+    nq = charges.shape[0]
+    n = box.shape[0]
+    p = W.shape[2]
+    for c in prange(n_chunks):
+        g = grids[c]
+        g[:] = 0.0
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            u0 = box[i, 0] * p
+            for k in range(p):
+                w = W[i, 0, k]
+                for q in range(nq):
+                    g[q, u0 + k] += w * charges[q, i]
+
+
+@threaded_kernel(fastmath=True)
+def gather_1d(box, W, pot, out):
+    """The 1-D :func:`gather_2d`."""
+    n = box.shape[0]
+    p = W.shape[2]
+    nq = pot.shape[0]
+    for i in prange(n):
+        u0 = box[i, 0] * p
+        for q in range(nq):
+            acc = 0.0
+            for k in range(p):
+                acc += W[i, 0, k] * pot[q, u0 + k]
+            out[q, i] = acc
+
+
+@threaded_kernel()
+def sum_grids(grids, out):
+    """``out = grids.sum(axis=0)``, in parallel over the flattened grid."""
+    n_chunks = grids.shape[0]
+    g = grids.reshape((n_chunks, -1))
+    o = out.reshape(-1)
+    for t in prange(o.shape[0]):
+        acc = 0.0
+        for c in range(n_chunks):
+            acc += g[c, t]
+        o[t] = acc
+
+
+# ------------------------------------------------------------------------------ optimizer
+
+
+@threaded_kernel(fastmath=True)
+def gradient_step(Y, grad, update, gains, learning_rate, momentum, min_gain, max_step):
+    """One step of gradient descent with momentum and per-parameter gains (Jacobs' delta-bar-
+    delta as in van der Maaten's t-SNE): a gain grows by 0.2 where the gradient points the way
+    of the last update's descent (``grad * update < 0``) and shrinks by 0.8 elsewhere
+    (floored at ``min_gain``); the update of each point is clipped to norm ``max_step`` (no
+    clipping if ``max_step <= 0``).
+    ``Y``, ``update`` and ``gains`` are updated in place."""
+    n, d = Y.shape
+    for i in prange(n):
+        norm2 = 0.0
+        for a in range(d):
+            g = grad[i, a]
+            if g * update[i, a] < 0.0:
+                gains[i, a] += 0.2
+            else:
+                gains[i, a] *= 0.8
+            if gains[i, a] < min_gain:
+                gains[i, a] = min_gain
+            u = momentum * update[i, a] - learning_rate * gains[i, a] * g
+            update[i, a] = u
+            norm2 += u * u
+        scale = 1.0
+        if max_step > 0.0 and norm2 > max_step * max_step:
+            scale = max_step / np.sqrt(norm2)
+        for a in range(d):
+            update[i, a] *= scale
+            Y[i, a] += update[i, a]
+
+
+@njit(cache=True, nogil=True)
+def column_means(Y):
+    """Mean of each column of ``Y`` (float64)."""
+    n, d = Y.shape
+    out = np.zeros(d)
+    for i in range(n):
+        for a in range(d):
+            out[a] += Y[i, a]
+    return out / max(n, 1)

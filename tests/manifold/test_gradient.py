@@ -1,0 +1,185 @@
+"""The gradient against dense O(N^2) references; the FFT interpolation against the exact sums."""
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+from skspectral.manifold import _gradient as G
+from skspectral.manifold import _kernels as K
+from skspectral.manifold import kl_divergence
+
+
+def _dense_kl(P, Y, dof):
+    D = ((Y[:, None, :] - Y[None, :, :]) ** 2).sum(-1)
+    W = (1 + D / dof) ** -dof
+    np.fill_diagonal(W, 0)
+    Q = W / W.sum()
+    m = P > 0
+    return float((P[m] * np.log(P[m] / Q[m])).sum())
+
+
+def _random_p(n, rng):
+    A = rng.random((n, n)) * (rng.random((n, n)) < 0.3)
+    P = A + A.T
+    np.fill_diagonal(P, 0)
+    return P / P.sum()
+
+
+def _gradient(P, Y, dof, method="exact", **kw):
+    Ps = scipy.sparse.csr_matrix(P)
+    Ps.indices = Ps.indices.astype(np.int64)
+    Ps.indptr = Ps.indptr.astype(np.int64)
+    attr, _ = G.attraction(Ps, Y, dof, 1)
+    if method == "exact":
+        rep, z = G.exact_repulsion(Y, dof, 1)
+    else:
+        rep, z = G.GridField(kw.get("p", 3), 50, 1.0, 200, dof).repulsion(Y, 1)
+    return attr - rep / z
+
+
+@pytest.mark.parametrize("dof", [1.0, 0.5, 3.0])
+def test_gradient_is_the_kl_gradient(dof):
+    # central finite differences of the dense KL, against 4 times our gradient (any dof)
+    rng = np.random.default_rng(0)
+    n, d = 25, 2
+    P = _random_p(n, rng)
+    Y = rng.standard_normal((n, d))
+    g = _gradient(P, Y, dof) * 4.0
+    num = np.empty_like(Y)
+    eps = 1e-6
+    for i in range(n):
+        for a in range(d):
+            Yp, Ym = Y.copy(), Y.copy()
+            Yp[i, a] += eps
+            Ym[i, a] -= eps
+            num[i, a] = (_dense_kl(P, Yp, dof) - _dense_kl(P, Ym, dof)) / (2 * eps)
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("dof", [1.0, 0.7])
+def test_kl_divergence_matches_dense(dof):
+    rng = np.random.default_rng(1)
+    P = _random_p(40, rng)
+    Y = rng.standard_normal((40, 2)) * 3
+    assert kl_divergence(scipy.sparse.csr_matrix(P), Y, dof=dof) == pytest.approx(
+        _dense_kl(P, Y, dof), rel=1e-10
+    )
+
+
+def _errors(Y, dof=1.0, **kw):
+    rep, z = G.exact_repulsion(Y, dof, 1)
+    field = G.GridField(kw.pop("p", 3), kw.pop("min_intervals", 50), 1.0, 200, dof)
+    rep2, z2 = field.repulsion(Y, kw.pop("n_jobs", 1))
+    return np.linalg.norm(rep2 - rep) / np.linalg.norm(rep), abs(z2 - z) / z
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("dof", [1.0, 0.5])
+def test_fft_repulsion_matches_exact_at_n2000(d, dof):
+    # a random embedding spanning a few units (as t-SNE's is before it expands): the default
+    # settings meet 1e-3 on the force and on Z
+    rng = np.random.default_rng(2)
+    Y = rng.standard_normal((2000, d)) * 2.0
+    e_rep, e_z = _errors(Y, dof)
+    assert e_rep < 1e-3
+    assert e_z < 1e-3
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_fft_repulsion_converges_with_interpolation_points(d):
+    # a wide embedding (boxes of width 1): the error falls with every added node
+    rng = np.random.default_rng(3)
+    Y = rng.standard_normal((2000, d)) * 10.0
+    errs = [_errors(Y, p=p)[0] for p in (2, 3, 4, 5, 6)]
+    assert all(b < a for a, b in zip(errs, errs[1:], strict=False))
+    assert errs[-1] < errs[0] / 20
+
+
+def test_fft_repulsion_parallel_equals_serial():
+    rng = np.random.default_rng(4)
+    Y = rng.standard_normal((3000, 2)) * 5
+    field = G.GridField(3, 50, 1.0, 200, 1.0)
+    r1, z1 = field.repulsion(Y, 1)
+    r2, z2 = field.repulsion(Y, 2)
+    np.testing.assert_allclose(r2, r1, rtol=1e-10, atol=1e-12)
+    assert z2 == pytest.approx(z1, rel=1e-12)
+    # per-thread grids and their reduction give the one-grid spread
+    origin, h, nb = field.layout(Y.min(0), Y.max(0))
+    box, W = field.weights(Y, origin, h, nb, 1)
+    charges = np.vstack([np.ones(3000), Y.T])
+    one = np.empty((1, 3, *(nb * 3)))
+    K.spread_2d(1, box, W, charges, one)
+    two = np.empty((2, 3, *(nb * 3)))
+    K.spread_2d(2, box, W, charges, two)
+    summed = np.empty(two.shape[1:])
+    K.sum_grids(2, two, summed)
+    np.testing.assert_allclose(summed, one[0], rtol=1e-12, atol=1e-12)
+
+
+def test_lagrange_weights_reproduce_polynomials():
+    # gathering the values of a quadratic at the grid nodes gives it exactly at any point (p=3)
+    rng = np.random.default_rng(5)
+    Y = rng.uniform(-3, 4, size=(500, 2))
+    field = G.GridField(3, 10, 1.0, 200, 1.0)
+    origin, h, nb = field.layout(Y.min(0), Y.max(0))
+    box, W = field.weights(Y, origin, h, nb, 1)
+    m1, m2 = nb * 3
+    u = origin[0] + (np.arange(m1) + 0.5) * h / 3
+    v = origin[1] + (np.arange(m2) + 0.5) * h / 3
+
+    def f(x, y):
+        return 1 + 2 * x - 0.5 * y + 0.3 * x * x - 0.2 * x * y + 0.1 * y * y
+
+    pot = f(u[:, None], v[None, :])[None]
+    out = field.gather(box, W, pot, 1)[0]
+    np.testing.assert_allclose(out, f(Y[:, 0], Y[:, 1]), rtol=1e-10, atol=1e-10)
+    # and spreading conserves the total charge
+    grid = field.spread(box, W, np.ones((1, 500)), nb, 1)
+    assert grid.sum() == pytest.approx(500.0, rel=1e-12)
+
+
+def test_grid_growth_is_bounded():
+    rng = np.random.default_rng(6)
+    Y = rng.standard_normal((3000, 2))
+    Y[0] = [1e4, -1e4]  # a far outlier
+    field = G.GridField(3, 50, 1.0, 200, 1.0)
+    _, h, nb = field.layout(Y.min(0), Y.max(0))
+    assert nb.max() <= 200 * 2 ** (1 / 8 + 1 / 16) + 2
+    rep, z = field.repulsion(Y, 1)
+    assert np.all(np.isfinite(rep)) and z > 0
+
+
+def test_box_width_ladder_reuses_kernels():
+    field = G.GridField(3, 50, 1.0, 200, 1.0)
+    rng = np.random.default_rng(7)
+    Y = rng.standard_normal((1000, 2)) * 20
+    for s in (1.0, 1.001, 1.002):
+        field.repulsion(Y * s, 1)
+    assert len(field._kernels) == 1
+
+
+def test_reference_field_matches_exact():
+    rng = np.random.default_rng(8)
+    R = rng.standard_normal((3000, 2)) * 2
+    Y = rng.standard_normal((200, 2)) * 2.5
+    field = G.ReferenceField(R, G.GridField(3, 50, 1.0, 200, 1.0), 1)
+    rep, z = field.evaluate(Y, 1)
+    rep_x, z_x = G.ExactReference(R, 1.0).evaluate(Y, 1)
+    np.testing.assert_allclose(z, z_x, rtol=1e-3)
+    assert np.linalg.norm(rep - rep_x) / np.linalg.norm(rep_x) < 1e-3
+
+
+def test_gradient_step_matches_numpy():
+    rng = np.random.default_rng(9)
+    Y = rng.standard_normal((50, 2))
+    g = rng.standard_normal((50, 2))
+    up = rng.standard_normal((50, 2)) * 0.1
+    gains = rng.uniform(0.5, 2, (50, 2))
+    Y2, up2, gains2 = Y.copy(), up.copy(), gains.copy()
+    K.gradient_step(1, Y2, g, up2, gains2, 0.7, 0.5, 0.01, 0.0)
+    inc = g * up < 0
+    gains_ref = np.where(inc, gains + 0.2, gains * 0.8).clip(0.01)
+    up_ref = 0.5 * up - 0.7 * gains_ref * g
+    np.testing.assert_allclose(gains2, gains_ref)
+    np.testing.assert_allclose(up2, up_ref)
+    np.testing.assert_allclose(Y2, Y + up_ref)
