@@ -6,6 +6,7 @@ demo    run every estimator on bundled real data beside its scikit-learn baselin
         results table and write a PNG (offline, about a minute on 2 cores)
 info    versions, thread counts and the list of estimators
 reduce  reduce the dimension of embedding vectors stored in a ``.npy`` file
+tsne    embed the rows of a ``.npy`` or ``.csv`` file in 2-D with t-SNE (FIt-SNE)
 
 Every error a user can cause (a bad argument, an unreadable or unsuitable input, an output that
 cannot be written) ends in a one-line message on stderr and exit status 2, never a traceback.
@@ -64,7 +65,9 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Fast spectral (Fourier / Walsh-Hadamard) estimators with a scikit-learn API.",
     )
     parser.add_argument("--version", action="version", version=f"skspectral {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{demo,info,reduce}", parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="{demo,info,reduce,tsne}", parser_class=_Parser
+    )
 
     demo = sub.add_parser(
         "demo",
@@ -119,6 +122,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="allow the output to be the input file itself (same path, symlink or hard link) "
         "and overwrite it; refused without this flag",
     )
+    from skspectral.manifold import _cli as tsne_cli  # argparse only: no numba at start-up
+
+    tsne_cli.add_parser(sub)
     return parser
 
 
@@ -317,6 +323,12 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_tsne(args) -> int:
+    from skspectral.manifold import _cli as tsne_cli
+
+    return tsne_cli.run(args)
+
+
 def main(argv=None) -> int:
     """Entry point of ``python -m skspectral``; returns the exit status."""
     parser = _build_parser()
@@ -324,7 +336,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    commands = {"demo": _cmd_demo, "info": _cmd_info, "reduce": _cmd_reduce}
+    commands = {"demo": _cmd_demo, "info": _cmd_info, "reduce": _cmd_reduce, "tsne": _cmd_tsne}
     try:
         return commands[args.command](args)
     except _InputError as exc:
