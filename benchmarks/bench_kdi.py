@@ -59,9 +59,9 @@ def speed(bench, kditransform, n, d):
     X = columns(n, d)
     tag = f"{n:,} x {d}"
     ours = lambda: KernelDensityIntegralTransformer().fit(X).transform(X)  # noqa: E731
-    ours_pe = lambda: KernelDensityIntegralTransformer(kernel="polyexp").fit(  # noqa: E731
-        X
-    ).transform(X)
+
+    def ours_pe():
+        return KernelDensityIntegralTransformer(kernel="polyexp").fit(X).transform(X)
 
     def kdi_default():
         Xc = X.copy()
@@ -69,18 +69,30 @@ def speed(bench, kditransform, n, d):
 
     qt = lambda: QuantileTransformer(subsample=None).fit(X).transform(X)  # noqa: E731
     floor = lambda: np.sort(X, axis=0)  # noqa: E731
-    bench.compare(f"fit+transform {tag}", ours, kdi_default, "kditransform KDITransformer()",
-                  repeats=3)
-    bench.compare(f"fit+transform {tag}", ours, qt, "QuantileTransformer(subsample=None)",
-                  repeats=5)
-    bench.compare(f"fit+transform {tag}", ours, floor, "np.sort(X, axis=0) (floor)",
-                  repeats=5)
-    bench.compare(f"fit+transform {tag}, polyexp", ours_pe, kdi_default,
-                  "kditransform KDITransformer()", repeats=3)
-    bench.compare(f"fit+transform {tag}, polyexp", ours_pe, floor,
-                  "np.sort(X, axis=0) (floor)", repeats=5)
-    bench.compare(f"fit+transform {tag}, 2 threads", lambda: KernelDensityIntegralTransformer(
-        n_jobs=2).fit(X).transform(X), floor, "np.sort(X, axis=0) (floor)", repeats=5)
+    bench.compare(
+        f"fit+transform {tag}", ours, kdi_default, "kditransform KDITransformer()", repeats=3
+    )
+    bench.compare(
+        f"fit+transform {tag}", ours, qt, "QuantileTransformer(subsample=None)", repeats=5
+    )
+    bench.compare(f"fit+transform {tag}", ours, floor, "np.sort(X, axis=0) (floor)", repeats=5)
+    bench.compare(
+        f"fit+transform {tag}, polyexp",
+        ours_pe,
+        kdi_default,
+        "kditransform KDITransformer()",
+        repeats=3,
+    )
+    bench.compare(
+        f"fit+transform {tag}, polyexp", ours_pe, floor, "np.sort(X, axis=0) (floor)", repeats=5
+    )
+    bench.compare(
+        f"fit+transform {tag}, 2 threads",
+        lambda: KernelDensityIntegralTransformer(n_jobs=2).fit(X).transform(X),
+        floor,
+        "np.sort(X, axis=0) (floor)",
+        repeats=5,
+    )
 
 
 def main():
@@ -103,12 +115,16 @@ def main():
             q = np.sort(rng.choice(x, 400 if bench.quick else 2000, replace=False))
             a = alpha * math.sqrt(n / (n - 1))  # kditransform's bandwidth uses ddof=1
             ref = exact_scaled(x, a * x.std(), q)
-            got = KernelDensityIntegralTransformer(alpha=a).fit(x[:, None]).transform(
-                q[:, None]
-            )[:, 0]
-            theirs = kditransform.KDITransformer(alpha=alpha, kernel="gaussian").fit(
-                x[:, None].copy()
-            ).transform(q[:, None].copy())[:, 0]
+            got = (
+                KernelDensityIntegralTransformer(alpha=a)
+                .fit(x[:, None])
+                .transform(q[:, None])[:, 0]
+            )
+            theirs = (
+                kditransform.KDITransformer(alpha=alpha, kernel="gaussian")
+                .fit(x[:, None].copy())
+                .transform(q[:, None].copy())[:, 0]
+            )
             ours_err.append(float(np.max(np.abs(got - ref))))
             theirs_err.append(float(np.max(np.abs(theirs - ref))))
         bench.record(

@@ -79,16 +79,34 @@ def accuracy(bench):
     for name, X in datasets(bench.quick):
         g = scale_gamma(X)
         K = rbf_kernel(X, gamma=g)
-        for dim in ([D] if bench.quick else [D, 4096]):
-            base = np.mean([rel_err(RBFSampler(gamma=g, n_components=dim, random_state=s)
-                                    .fit_transform(X), K) for s in seeds])
+        for dim in [D] if bench.quick else [D, 4096]:
+            base = np.mean(
+                [
+                    rel_err(
+                        RBFSampler(gamma=g, n_components=dim, random_state=s).fit_transform(X), K
+                    )
+                    for s in seeds
+                ]
+            )
             row = {"RBFSampler": base}
             for label, sampling, features in configs:
                 if dim != D and sampling not in ("qmc", "orthogonal"):
                     continue
-                e = np.mean([rel_err(RandomFourierFeatures(
-                    n_components=dim, gamma=g, sampling=sampling, features=features,
-                    random_state=s).fit_transform(X), K) for s in seeds])
+                e = np.mean(
+                    [
+                        rel_err(
+                            RandomFourierFeatures(
+                                n_components=dim,
+                                gamma=g,
+                                sampling=sampling,
+                                features=features,
+                                random_state=s,
+                            ).fit_transform(X),
+                            K,
+                        )
+                        for s in seeds
+                    ]
+                )
                 row[label] = e / base
             bench.record(f"rel. Frobenius error / RBFSampler's, {name}, D={dim}", **row)
 
@@ -101,20 +119,35 @@ def _quantized_configs(bits):
         out.append((f"MSQ {b}-bit", dict(quantizer="msq", n_bits=b), bits // b))
         out.append((f"stochastic {b}-bit", dict(quantizer="stochastic", n_bits=b), bits // b))
     out.append(("semi-quantized (asym.)", dict(quantizer="semi"), bits))
-    out.append(("noise shaping 1-bit b=1.5 l=8", dict(quantizer="noise_shaping", n_bits=1,
-                                                     beta=1.5, block_size=8), bits))
+    out.append(
+        (
+            "noise shaping 1-bit b=1.5 l=8",
+            dict(quantizer="noise_shaping", n_bits=1, beta=1.5, block_size=8),
+            bits,
+        )
+    )
     # Sigma-Delta codes are the condensed integers: p * code_bits bits
     for r, nb, lam in ((1, 1, 15), (1, 2, 15), (2, 1, 9), (2, 2, 9)):
-        probe = QuantizedRandomFourierFeatures(n_components=lam, quantizer="sigma_delta",
-                                               order=r, n_bits=nb, block_size=lam)
+        probe = QuantizedRandomFourierFeatures(
+            n_components=lam, quantizer="sigma_delta", order=r, n_bits=nb, block_size=lam
+        )
         probe._setup_quantizer()
         p = max(1, bits // probe.code_bits_)
-        out.append((f"Sigma-Delta r={r} {nb}-bit l={lam}",
-                    dict(quantizer="sigma_delta", order=r, n_bits=nb, block_size=lam), p * lam))
+        out.append(
+            (
+                f"Sigma-Delta r={r} {nb}-bit l={lam}",
+                dict(quantizer="sigma_delta", order=r, n_bits=nb, block_size=lam),
+                p * lam,
+            )
+        )
         if r == 2 and nb == 1:
-            out.append((f"Sigma-Delta r={r} {nb}-bit l={lam} (asym.)",
-                        dict(quantizer="sigma_delta", order=r, n_bits=nb, block_size=lam,
-                             asym=True), p * lam))
+            out.append(
+                (
+                    f"Sigma-Delta r={r} {nb}-bit l={lam} (asym.)",
+                    dict(quantizer="sigma_delta", order=r, n_bits=nb, block_size=lam, asym=True),
+                    p * lam,
+                )
+            )
     return out
 
 
@@ -164,19 +197,21 @@ def quantized(bench):
     g = scale_gamma(X)
     K = rbf_kernel(X, gamma=g)
     p = 64
-    for label, params in (("Sigma-Delta r=1 1-bit", dict(quantizer="sigma_delta", order=1)),
-                          ("Sigma-Delta r=2 1-bit", dict(quantizer="sigma_delta", order=2)),
-                          ("Sigma-Delta r=2 2-bit", dict(quantizer="sigma_delta", order=2,
-                                                         n_bits=2)),
-                          ("noise shaping 1-bit b=1.5", dict(quantizer="noise_shaping")),
-                          ("condensed, not quantized", None)):
+    for label, params in (
+        ("Sigma-Delta r=1 1-bit", dict(quantizer="sigma_delta", order=1)),
+        ("Sigma-Delta r=2 1-bit", dict(quantizer="sigma_delta", order=2)),
+        ("Sigma-Delta r=2 2-bit", dict(quantizer="sigma_delta", order=2, n_bits=2)),
+        ("noise shaping 1-bit b=1.5", dict(quantizer="noise_shaping")),
+        ("condensed, not quantized", None),
+    ):
         row = {}
         for lam in (3, 5, 9, 17, 33):
             if params is None:
                 errs = []
                 for s in seeds:
-                    q = QuantizedRandomFourierFeatures(n_components=p * lam, block_size=lam,
-                                                       gamma=g, random_state=s).fit(X)
+                    q = QuantizedRandomFourierFeatures(
+                        n_components=p * lam, block_size=lam, gamma=g, random_state=s
+                    ).fit(X)
                     errs.append(rel_err(q.transform_unquantized(X), K))
                 row[f"l={lam}"] = float(np.mean(errs))
                 continue
@@ -199,10 +234,17 @@ def svm(bench):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
     seeds = range(2)
     budgets = [512, 2048] if bench.quick else [256, 1024, 4096]
-    labels = ["float32 RFF", "MSQ 1-bit", "stochastic 1-bit", "stochastic 2-bit",
-              "semi-quantized (asym.)", "noise shaping 1-bit b=1.5 l=8",
-              "Sigma-Delta r=1 1-bit l=15", "Sigma-Delta r=2 1-bit l=9",
-              "Sigma-Delta r=2 2-bit l=9"]
+    labels = [
+        "float32 RFF",
+        "MSQ 1-bit",
+        "stochastic 1-bit",
+        "stochastic 2-bit",
+        "semi-quantized (asym.)",
+        "noise shaping 1-bit b=1.5 l=8",
+        "Sigma-Delta r=1 1-bit l=15",
+        "Sigma-Delta r=2 1-bit l=9",
+        "Sigma-Delta r=2 2-bit l=9",
+    ]
     import warnings
 
     for label in labels:
@@ -216,14 +258,18 @@ def svm(bench):
                     f.fit(Xtr)
                     Ztr, Zte, used = f.transform(Xtr), f.transform(Xte), 32 * max(m, 1)
                 else:
-                    f = QuantizedRandomFourierFeatures(n_components=m, gamma=g, random_state=s,
-                                                       **params)
+                    f = QuantizedRandomFourierFeatures(
+                        n_components=m, gamma=g, random_state=s, **params
+                    )
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         f.fit(Xtr)
                         Ztr = f.transform(Xtr)
-                        Zte = (f.transform_unquantized(Xte) if params["quantizer"] == "semi"
-                               else f.transform(Xte))
+                        Zte = (
+                            f.transform_unquantized(Xte)
+                            if params["quantizer"] == "semi"
+                            else f.transform(Xte)
+                        )
                     used = f.bits_per_sample_
                 clf = LinearSVC(C=1.0, max_iter=5000).fit(Ztr, ytr)
                 accs.append(clf.score(Zte, yte))
@@ -256,10 +302,20 @@ def _speed_dense(bench, X):
     ref = RBFSampler(n_components=2048, random_state=0).fit(X)
     W = ref.random_weights_.astype(X.dtype)
     tag = f"{X.shape[0]} x 64 -> 2048 {X.dtype.name}"
-    bench.compare(f"transform {tag}", lambda: ours.transform(X), lambda: ref.transform(X),
-                  "RBFSampler", repeats=5)
-    bench.compare(f"floor: transform {tag}", lambda: ours.transform(X), lambda: X @ W,
-                  "bare X @ W (BLAS)", repeats=5)
+    bench.compare(
+        f"transform {tag}",
+        lambda: ours.transform(X),
+        lambda: ref.transform(X),
+        "RBFSampler",
+        repeats=5,
+    )
+    bench.compare(
+        f"floor: transform {tag}",
+        lambda: ours.transform(X),
+        lambda: X @ W,
+        "bare X @ W (BLAS)",
+        repeats=5,
+    )
 
 
 def speed(bench):
@@ -271,25 +327,47 @@ def speed(bench):
     X = X64.astype(np.float32)
     ours = RandomFourierFeatures(n_components=2048, random_state=0, n_jobs=-1).fit(X)
     ny = Nystroem(n_components=2048, random_state=0).fit(X[:5000])
-    bench.compare(f"transform {n} x 64 -> 2048 float32", lambda: ours.transform(X),
-                  lambda: ny.transform(X), "Nystroem", repeats=3)
+    bench.compare(
+        f"transform {n} x 64 -> 2048 float32",
+        lambda: ours.transform(X),
+        lambda: ny.transform(X),
+        "Nystroem",
+        repeats=3,
+    )
     # structured, d = 1024 -> D = 4096
     ns = 4000 if bench.quick else 10_000
     Xs = rng.normal(size=(ns, 1024)).astype(np.float32) * 0.03
-    st = RandomFourierFeatures(n_components=4096, sampling="structured", random_state=0,
-                               n_jobs=-1).fit(Xs)
+    st = RandomFourierFeatures(
+        n_components=4096, sampling="structured", random_state=0, n_jobs=-1
+    ).fit(Xs)
     ref = RBFSampler(n_components=4096, random_state=0).fit(Xs)
     Ws = ref.random_weights_
-    bench.compare(f"structured {ns} x 1024 -> 4096 float32", lambda: st.transform(Xs),
-                  lambda: ref.transform(Xs), "RBFSampler", repeats=3)
-    bench.compare(f"structured {ns} x 1024 -> 4096 float32 ", lambda: st.transform(Xs),
-                  lambda: Xs @ Ws, "bare X @ W (BLAS)", repeats=3)
+    bench.compare(
+        f"structured {ns} x 1024 -> 4096 float32",
+        lambda: st.transform(Xs),
+        lambda: ref.transform(Xs),
+        "RBFSampler",
+        repeats=3,
+    )
+    bench.compare(
+        f"structured {ns} x 1024 -> 4096 float32 ",
+        lambda: st.transform(Xs),
+        lambda: Xs @ Ws,
+        "bare X @ W (BLAS)",
+        repeats=3,
+    )
     # quantization overhead, same map
-    q = QuantizedRandomFourierFeatures(n_components=2048, block_size=8, random_state=0,
-                                       n_jobs=-1).fit(X)
+    q = QuantizedRandomFourierFeatures(
+        n_components=2048, block_size=8, random_state=0, n_jobs=-1
+    ).fit(X)
     full = RandomFourierFeatures(n_components=2048, random_state=0, n_jobs=-1).fit(X)
-    bench.compare(f"quantized (Sigma-Delta, l=8) {n} x 64 -> 2048", lambda: q.transform(X),
-                  lambda: full.transform(X), "RandomFourierFeatures (unquantized)", repeats=5)
+    bench.compare(
+        f"quantized (Sigma-Delta, l=8) {n} x 64 -> 2048",
+        lambda: q.transform(X),
+        lambda: full.transform(X),
+        "RandomFourierFeatures (unquantized)",
+        repeats=5,
+    )
     # the quantizer alone against a NumPy loop
     from skspectral.kernel_approximation import _kernels
 
@@ -300,20 +378,26 @@ def speed(bench):
     v = np.ones(8)
 
     def numba_q():
-        _kernels.quantize_rows.serial(Y, 1, 1, 2.0, 1.5, 8, v, 1.0, np.uint64(0), out, codes,
-                                      False, umax)
+        _kernels.quantize_rows.serial(
+            Y, 1, 1, 2.0, 1.5, 8, v, 1.0, np.uint64(0), out, codes, False, umax
+        )
 
     numba_q()
     np.testing.assert_allclose(out, _numpy_quantizer_loop(Y, 8, 2.0))
-    bench.compare("quantizer alone 20000 x 2048 (1 thread)", numba_q,
-                  lambda: _numpy_quantizer_loop(Y, 8, 2.0), "NumPy loop over columns",
-                  repeats=3)
+    bench.compare(
+        "quantizer alone 20000 x 2048 (1 thread)",
+        numba_q,
+        lambda: _numpy_quantizer_loop(Y, 8, 2.0),
+        "NumPy loop over columns",
+        repeats=3,
+    )
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--part", choices=["accuracy", "quantized", "svm", "speed", "all"],
-                        default="all")
+    parser.add_argument(
+        "--part", choices=["accuracy", "quantized", "svm", "speed", "all"], default="all"
+    )
     args, _ = parser.parse_known_args(sys.argv[1:])
     bench = Benchmark("bench_rff", "random Fourier features: accuracy, quantization, speed")
     parts = ["accuracy", "quantized", "svm", "speed"] if args.part == "all" else [args.part]

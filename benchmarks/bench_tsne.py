@@ -91,8 +91,11 @@ def _case(bench, name, X, y, with_sklearn):
     def anchor():
         stamps = []
         E = openTSNE.TSNE(
-            negative_gradient_method="fft", n_jobs=2, random_state=0,
-            callbacks=_timed_callback(stamps), callbacks_every_iters=50,
+            negative_gradient_method="fft",
+            n_jobs=2,
+            random_state=0,
+            callbacks=_timed_callback(stamps),
+            callbacks_every_iters=50,
         ).fit(X)
         results["openTSNE"] = (np.asarray(E), stamps, None)
 
@@ -113,8 +116,12 @@ def _case(bench, name, X, y, with_sklearn):
         for anchor_name, fn in pairs:
             t_ours = bench.time(ours, repeats=1, warmup=0)
             t_anchor = bench.time(fn, repeats=1, warmup=0)
-            bench.record(case + f" vs {anchor_name}", ours_s=t_ours, anchor_s=t_anchor,
-                         ratio=t_anchor / t_ours)
+            bench.record(
+                case + f" vs {anchor_name}",
+                ours_s=t_ours,
+                anchor_s=t_anchor,
+                ratio=t_anchor / t_ours,
+            )
     for lib, (E, stamps, _) in results.items():
         row = dict(
             kl_exact=kl_divergence(P, E, n_jobs=2),
@@ -134,8 +141,12 @@ def _case(bench, name, X, y, with_sklearn):
     grid = np.random.default_rng(0).standard_normal((3, *(nb * field.p)))
     t_fft = bench.time(lambda: field.convolve(grid, h, 2), repeats=5)
     t_it = bench.time(lambda: est._gradient(est.affinities_, Y, 1.0, field, False), repeats=5)
-    bench.record(f"{name} n={n} per iteration (ours)", iteration_s=t_it, grid_fft_s=t_fft,
-                 grid=f"{nb[0] * field.p}x{nb[1] * field.p}")
+    bench.record(
+        f"{name} n={n} per iteration (ours)",
+        iteration_s=t_it,
+        grid_fft_s=t_fft,
+        grid=f"{nb[0] * field.p}x{nb[1] * field.p}",
+    )
 
 
 def main(argv=None):

@@ -21,9 +21,9 @@ from sklearn.preprocessing import MinMaxScaler, QuantileTransformer
 from skspectral.preprocessing import KernelDensityIntegralTransformer
 
 rng = np.random.default_rng(0)
-x = np.concatenate(
-    [rng.lognormal(0.0, 0.5, 3000), rng.normal(6.0, 0.4, 1000), [14.0, 16.0, 19.0]]
-)[:, None]
+x = np.concatenate([rng.lognormal(0.0, 0.5, 3000), rng.normal(6.0, 0.4, 1000), [14.0, 16.0, 19.0]])[
+    :, None
+]
 grid = np.linspace(x.min(), x.max(), 1000)[:, None]
 
 # %%
@@ -36,8 +36,14 @@ ax_map.plot(grid, qt.transform(grid), "k--", lw=1, label="QuantileTransformer")
 for alpha, color in zip(alphas, plt.cm.viridis(np.linspace(0, 0.9, len(alphas))), strict=True):
     kdi = KernelDensityIntegralTransformer(alpha=alpha).fit(x)
     ax_map.plot(grid, kdi.transform(grid), color=color, label=f"KDI alpha={alpha:g}")
-    ax_hist.hist(kdi.transform(x).ravel(), bins=40, histtype="step", color=color,
-                 density=True, label=f"alpha={alpha:g}")
+    ax_hist.hist(
+        kdi.transform(x).ravel(),
+        bins=40,
+        histtype="step",
+        color=color,
+        density=True,
+        label=f"alpha={alpha:g}",
+    )
 ax_map.plot(grid, MinMaxScaler().fit(x).transform(grid), "k:", lw=1, label="MinMaxScaler")
 ax_map.set_xlabel("x")
 ax_map.set_ylabel("transformed x")

@@ -52,8 +52,10 @@ print(df.shape)
 
 def pipeline(scaler):
     pre = ColumnTransformer(
-        [("num", scaler, numeric),
-         ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical)]
+        [
+            ("num", scaler, numeric),
+            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
+        ]
     )
     return Pipeline([("pre", pre), ("ridge", Ridge(alpha=1e-3))])
 

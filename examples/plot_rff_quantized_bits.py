@@ -36,8 +36,7 @@ def quantized_error(bits, seed, asym=False, **params):
     probe._setup_quantizer()  # the code size of one block decides m for this budget
     per_block = probe.bits_per_sample_
     m = max(1, bits // per_block) * probe.block_size_
-    q = QuantizedRandomFourierFeatures(n_components=m, gamma=gamma, random_state=seed,
-                                       **params)
+    q = QuantizedRandomFourierFeatures(n_components=m, gamma=gamma, random_state=seed, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         Z = q.fit(X).transform(X)
@@ -52,13 +51,23 @@ methods = {
     "stochastic 2-bit": dict(quantizer="stochastic", n_bits=2, block_size=1),
     "noise shaping 1-bit (beta=1.5, l=8)": dict(quantizer="noise_shaping", block_size=8),
     "Sigma-Delta r=1 1-bit (l=15)": dict(quantizer="sigma_delta", block_size=15),
-    "Sigma-Delta r=2 2-bit (l=9)": dict(quantizer="sigma_delta", order=2, n_bits=2,
-                                         block_size=9),
+    "Sigma-Delta r=2 2-bit (l=9)": dict(quantizer="sigma_delta", order=2, n_bits=2, block_size=9),
 }
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
-full = [np.mean([rel(Z @ Z.T) for Z in (
-    RandomFourierFeatures(b // 32, gamma=gamma, random_state=s).fit_transform(
-        X.astype(np.float32)).astype(np.float64) for s in range(3))]) for b in budgets]
+full = [
+    np.mean(
+        [
+            rel(Z @ Z.T)
+            for Z in (
+                RandomFourierFeatures(b // 32, gamma=gamma, random_state=s)
+                .fit_transform(X.astype(np.float32))
+                .astype(np.float64)
+                for s in range(3)
+            )
+        ]
+    )
+    for b in budgets
+]
 ax.loglog(budgets, full, "--ks", label="float32 RFF")
 for name, params in methods.items():
     errs, used = [], []
@@ -67,8 +76,10 @@ for name, params in methods.items():
         errs.append(np.mean([r[0] for r in runs]))
         used.append(runs[0][1])
     ax.loglog(used, errs, "-o", label=name)
-semi = [np.mean([quantized_error(b, s, asym=True, quantizer="semi", block_size=1)[0]
-                 for s in range(3)]) for b in budgets]
+semi = [
+    np.mean([quantized_error(b, s, asym=True, quantizer="semi", block_size=1)[0] for s in range(3)])
+    for b in budgets
+]
 ax.loglog(budgets, semi, ":^", label="semi-quantized (asymmetric)")
 ax.set_xlabel("bits per sample")
 ax.set_ylabel("relative Frobenius error of K")

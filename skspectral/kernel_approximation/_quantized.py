@@ -340,8 +340,18 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
             Y = np.empty((rows.stop - rows.start, m), dtype=dtype)
             self._features(X, 1, 1.0, Y, rows, prep)
             _kernels.quantize_rows.serial(
-                Y, self._scheme, self._K, self.step_, float(self.beta), self.block_size_, v,
-                self._scale, np.uint64(self._seed), out[rows], codes[rows], want_codes,
+                Y,
+                self._scheme,
+                self._K,
+                self.step_,
+                float(self.beta),
+                self.block_size_,
+                v,
+                self._scale,
+                np.uint64(self._seed),
+                out[rows],
+                codes[rows],
+                want_codes,
                 umax[rows],
             )
 
@@ -389,9 +399,7 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         X = self._validated(X)
         Y = self._map(X, 1, 1.0, self.n_components)
         n = Y.shape[0]
-        Z = Y.reshape(n, self.n_condensed_, self.block_size_) @ self.condensation_.astype(
-            Y.dtype
-        )
+        Z = Y.reshape(n, self.n_condensed_, self.block_size_) @ self.condensation_.astype(Y.dtype)
         return (Z * Y.dtype.type(self._scale)).astype(Y.dtype, copy=False)
 
     # ------------------------------------------------------------------ codes

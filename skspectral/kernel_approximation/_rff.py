@@ -88,7 +88,12 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     }
 
     _fitted_names = (
-        "random_weights_", "random_offset_", "signs_", "radial_", "gamma_", "n_frequencies_",
+        "random_weights_",
+        "random_offset_",
+        "signs_",
+        "radial_",
+        "gamma_",
+        "n_frequencies_",
         "n_padded_",
     )
 

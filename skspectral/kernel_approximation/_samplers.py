@@ -47,8 +47,8 @@ def _mixing(kernel, params, m, rng, u=None):
         nu, ell = params["nu"], params["length_scale"]
         if np.isinf(nu):
             return np.full(m, 1.0 / ell)
-        chi2 = rng.chisquare(2.0 * nu, size=m) if u is None else 2.0 * scipy.special.gammaincinv(
-            nu, u
+        chi2 = (
+            rng.chisquare(2.0 * nu, size=m) if u is None else 2.0 * scipy.special.gammaincinv(nu, u)
         )
         return np.sqrt(2.0 * nu / chi2) / ell
     # rational quadratic / Cauchy
@@ -123,8 +123,7 @@ def qmc(kernel, params, d, m, rng, with_offset):
         W = params["gamma"] * np.tan(math.pi * (u[:, :d] - 0.5)).T
     else:
         g = scipy.special.ndtri(u[:, :d]).T
-        mix = _mixing(kernel, params, m, rng, u=u[:, d] if kernel in ("matern", "cauchy")
-                      else None)
+        mix = _mixing(kernel, params, m, rng, u=u[:, d] if kernel in ("matern", "cauchy") else None)
         W = g * mix
     b = 2.0 * math.pi * u[:, -1] if with_offset else None
     return np.ascontiguousarray(W), b

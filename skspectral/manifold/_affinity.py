@@ -97,9 +97,11 @@ def knn_precomputed(D, k):
         block = np.array(D[s : s + step], dtype=np.float64)
         r = np.arange(block.shape[0])
         block[r, s + r] = np.inf
-        part = np.argpartition(block, k - 1, axis=1)[:, :k] if k < n - 1 else np.argsort(
-            block, axis=1
-        )[:, :k]
+        part = (
+            np.argpartition(block, k - 1, axis=1)[:, :k]
+            if k < n - 1
+            else np.argsort(block, axis=1)[:, :k]
+        )
         ind[s : s + step] = part
         dist[s : s + step] = np.take_along_axis(block, part, axis=1)
     return dist, ind

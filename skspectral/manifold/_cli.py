@@ -36,9 +36,13 @@ def add_parser(subparsers):
     p.add_argument("--perplexity", type=float, default=30.0, help="default: %(default)s")
     p.add_argument("--n-components", type=int, default=2, choices=[1, 2])
     p.add_argument("--max-iter", type=int, default=750, help="default: %(default)s")
-    p.add_argument("--pca", type=int, default=50,
-                   help="reduce to this many principal components first when the input is "
-                   "wider (0: never; default: %(default)s)")
+    p.add_argument(
+        "--pca",
+        type=int,
+        default=50,
+        help="reduce to this many principal components first when the input is "
+        "wider (0: never; default: %(default)s)",
+    )
     p.add_argument("--metric", default="euclidean")
     p.add_argument("--random-state", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=-1, help="threads (default: all)")

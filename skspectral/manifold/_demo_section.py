@@ -40,26 +40,50 @@ def section(quick: bool = False):
     E_new = ours.transform(Xt)
     t_transform = time.perf_counter() - t0
     acc = KNeighborsClassifier(10).fit(E, yf).score(E_new, yt)
-    section.rows.append(Row("embed digits", "TSNE (FIt-SNE)", "skspectral", "KL(P||Q)",
-                            kl_divergence(P, E), t_ours))
-    section.rows.append(Row("place held-out digits", "TSNE.transform", "skspectral",
-                            "10-NN accuracy", acc, t_transform))
+    section.rows.append(
+        Row("embed digits", "TSNE (FIt-SNE)", "skspectral", "KL(P||Q)", kl_divergence(P, E), t_ours)
+    )
+    section.rows.append(
+        Row(
+            "place held-out digits",
+            "TSNE.transform",
+            "skspectral",
+            "10-NN accuracy",
+            acc,
+            t_transform,
+        )
+    )
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         E_sk = SkTSNE(max_iter=max_iter, random_state=0, n_jobs=-1).fit_transform(Xf)
     t_sk = time.perf_counter() - t0
-    section.rows.append(Row("embed digits", "TSNE (Barnes-Hut)", "scikit-learn", "KL(P||Q)",
-                            kl_divergence(P, E_sk), t_sk))
+    section.rows.append(
+        Row(
+            "embed digits",
+            "TSNE (Barnes-Hut)",
+            "scikit-learn",
+            "KL(P||Q)",
+            kl_divergence(P, E_sk),
+            t_sk,
+        )
+    )
     half = n_fit // 2
     acc_sk = KNeighborsClassifier(10).fit(E_sk[:half], yf[:half]).score(E_sk[half:], yf[half:])
-    section.rows.append(Row("held-out digits", "no transform: half of the fit", "scikit-learn",
-                            "10-NN accuracy", acc_sk, 0.0))
+    section.rows.append(
+        Row(
+            "held-out digits",
+            "no transform: half of the fit",
+            "scikit-learn",
+            "10-NN accuracy",
+            acc_sk,
+            0.0,
+        )
+    )
 
     def plot(ax):
         ax.scatter(E[:, 0], E[:, 1], c=yf, cmap="tab10", s=3, alpha=0.5, linewidths=0)
-        ax.scatter(E_new[:, 0], E_new[:, 1], c=yt, cmap="tab10", s=14, marker="x",
-                   linewidths=0.8)
+        ax.scatter(E_new[:, 0], E_new[:, 1], c=yt, cmap="tab10", s=14, marker="x", linewidths=0.8)
         ax.set_title("t-SNE of digits (x: held-out, placed by transform)")
         ax.set_xticks([])
         ax.set_yticks([])

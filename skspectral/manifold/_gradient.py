@@ -97,8 +97,15 @@ class GridField:
     LADDER = 8
     CACHE = 4
 
-    def __init__(self, n_interpolation_points, min_num_intervals, ints_in_interval,
-                 max_num_intervals, dof, fft_dtype=np.float32):
+    def __init__(
+        self,
+        n_interpolation_points,
+        min_num_intervals,
+        ints_in_interval,
+        max_num_intervals,
+        dof,
+        fft_dtype=np.float32,
+    ):
         self.p = int(n_interpolation_points)
         self.min_intervals = int(min_num_intervals)
         self.ints_in_interval = float(ints_in_interval)
@@ -193,10 +200,13 @@ class GridField:
         phi = self.gather(box, W, pot, n_jobs)
         rep = Y * phi[0][:, None] - phi[1:].T
         sq = np.einsum("ij,ij->i", Y, Y)
-        z = float(
-            np.dot(1.0 + 2.0 * sq / self.dof, phi[0])
-            - (2.0 / self.dof) * np.einsum("ij,ji->", Y, phi[1:])
-        ) - n
+        z = (
+            float(
+                np.dot(1.0 + 2.0 * sq / self.dof, phi[0])
+                - (2.0 / self.dof) * np.einsum("ij,ji->", Y, phi[1:])
+            )
+            - n
+        )
         return rep, z
 
 

@@ -281,7 +281,10 @@ default="pca"
         X = native_byte_order(X)
         if self.affinity == "precomputed":
             X = validate_data(
-                self, X, accept_sparse=["csr", "csc", "coo"], dtype=FLOAT_DTYPES,
+                self,
+                X,
+                accept_sparse=["csr", "csc", "coo"],
+                dtype=FLOAT_DTYPES,
                 ensure_min_samples=2,
             )
         else:
@@ -289,9 +292,7 @@ default="pca"
         if self._precomputed():
             what = "affinity" if self.affinity == "precomputed" else "distance"
             if X.shape[0] != X.shape[1]:
-                raise ValueError(
-                    f"a precomputed {what} matrix must be square, got shape {X.shape}"
-                )
+                raise ValueError(f"a precomputed {what} matrix must be square, got shape {X.shape}")
             values = X.data if scipy.sparse.issparse(X) else X
             if values.size and values.min() < 0:
                 raise ValueError(f"a precomputed {what} matrix must be nonnegative")
@@ -496,7 +497,8 @@ default="pca"
         rng = check_random_state(self.random_state)
         self.method_ = self._method(n)
         self.perplexity_ = (
-            float(self.perplexity) if self.affinity == "precomputed"
+            float(self.perplexity)
+            if self.affinity == "precomputed"
             else self._effective_perplexity(n)
         )
         self._scale = self._scale_of(X)
@@ -607,8 +609,15 @@ default="pca"
             rep, z = ref.evaluate(Y, self.n_jobs)
             attr -= rep / z[:, None]
             K.gradient_step(
-                self.n_jobs, Y, attr, update, gains, TRANSFORM_LEARNING_RATE,
-                TRANSFORM_MOMENTUM, 0.01, 5.0,
+                self.n_jobs,
+                Y,
+                attr,
+                update,
+                gains,
+                TRANSFORM_LEARNING_RATE,
+                TRANSFORM_MOMENTUM,
+                0.01,
+                5.0,
             )
         if not np.all(np.isfinite(Y)):
             raise FloatingPointError("placing the new points diverged (non-finite coordinates)")

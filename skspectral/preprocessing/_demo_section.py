@@ -40,8 +40,9 @@ def section(quick: bool = False):
 
     def plot(ax):
         names = list(scores)
-        ax.barh(names, [scores[n] for n in names],
-                color=["C0" if "KDI" in n else "C7" for n in names])
+        ax.barh(
+            names, [scores[n] for n in names], color=["C0" if "KDI" in n else "C7" for n in names]
+        )
         ax.set_xlim(min(scores.values()) - 0.02, 1.0)
         ax.set_xlabel("cross-validated accuracy")
         ax.set_title("Preprocessing before logistic regression")

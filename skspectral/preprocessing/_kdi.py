@@ -288,8 +288,11 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
     """
 
     _parameter_constraints: dict = {
-        "alpha": [Interval(Real, 0, None, closed="neither"), StrOptions({"scott", "silverman"}),
-                  "array-like"],
+        "alpha": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"scott", "silverman"}),
+            "array-like",
+        ],
         "kernel": [StrOptions({"gaussian", "polyexp"})],
         "polyexp_order": [Interval(Integral, 1, 12, closed="both")],
         "bandwidth_scale": [StrOptions({"std", "robust"})],
@@ -336,7 +339,11 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
 
     def _validate_fit_input(self, X, sample_weight, reset):
         X = validate_data(
-            self, _native(X), reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+            self,
+            _native(X),
+            reset=reset,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
             ensure_min_samples=1,
         )
         if sample_weight is not None:
@@ -507,8 +514,18 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         starts = (np.cumsum(sizes) - sizes).astype(np.int64)
         counts = np.zeros(int(sizes.sum()))
         if grid:
-            K.bin_columns(n_jobs, Xk, w_arr, has_w, c, s, np.array(grid, dtype=np.int64),
-                          starts, sizes, counts)
+            K.bin_columns(
+                n_jobs,
+                Xk,
+                w_arr,
+                has_w,
+                c,
+                s,
+                np.array(grid, dtype=np.int64),
+                starts,
+                sizes,
+                counts,
+            )
         direct = {}
         for j in range(d):
             if plan[j][0] == K.MODE_DIRECT:
@@ -585,9 +602,18 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
                 z, ws = zstate[j]
                 if self.kernel == "gaussian":
                     counts = np.zeros(g)
-                    K.bin_columns(1, z[:, None], ws, True, np.zeros(1), np.ones(1),
-                                  np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
-                                  np.array([g], dtype=np.int64), counts)
+                    K.bin_columns(
+                        1,
+                        z[:, None],
+                        ws,
+                        True,
+                        np.zeros(1),
+                        np.ones(1),
+                        np.zeros(1, dtype=np.int64),
+                        np.zeros(1, dtype=np.int64),
+                        np.array([g], dtype=np.int64),
+                        counts,
+                    )
                     tables[j] = counts
                 else:
                     tables[j] = (z, ws)
@@ -640,10 +666,12 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         fmin, fspan = np.zeros(d), np.ones(d)
         for j in direct:
             a, b = doff[j], doff[j + 1]
-            f0, _ = K.direct_cdf(-1.0, xs_all, ws_all, cw, a, b, hk[j], support, kernel_id,
-                                 betas, gammas)
-            f1, _ = K.direct_cdf(1.0, xs_all, ws_all, cw, a, b, hk[j], support, kernel_id,
-                                 betas, gammas)
+            f0, _ = K.direct_cdf(
+                -1.0, xs_all, ws_all, cw, a, b, hk[j], support, kernel_id, betas, gammas
+            )
+            f1, _ = K.direct_cdf(
+                1.0, xs_all, ws_all, cw, a, b, hk[j], support, kernel_id, betas, gammas
+            )
             fmin[j], fspan[j] = f0, f1 - f0
         empty = ~(W > 0)
         self.data_min_ = np.where(empty, np.nan, lo)
@@ -651,9 +679,25 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         self.bandwidth_ = np.where(empty, np.nan, h * s)
         self.mode_ = [_MODES[m] for m in modes]
         self._table = dict(
-            mode=modes, c=c, s=s, h=hk, lo=lo, hi=hi, T=T, M=M, toff=toff, gsize=gsize,
-            xs=xs_all, ws=ws_all, cw=cw, doff=doff, fmin=fmin, fspan=fspan,
-            support=float(support), kernel=kernel_id, betas=np.asarray(betas, dtype=float),
+            mode=modes,
+            c=c,
+            s=s,
+            h=hk,
+            lo=lo,
+            hi=hi,
+            T=T,
+            M=M,
+            toff=toff,
+            gsize=gsize,
+            xs=xs_all,
+            ws=ws_all,
+            cw=cw,
+            doff=doff,
+            fmin=fmin,
+            fspan=fspan,
+            support=float(support),
+            kernel=kernel_id,
+            betas=np.asarray(betas, dtype=float),
             gammas=np.asarray(gammas, dtype=float),
         )
 
@@ -661,7 +705,11 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
     def _check_transform_input(self, X):
         check_is_fitted(self)
         return validate_data(
-            self, _native(X), reset=False, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan",
+            self,
+            _native(X),
+            reset=False,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
             ensure_min_samples=1,
         )
 
@@ -677,15 +725,49 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         fast = (t["mode"] != K.MODE_DIRECT) & np.isfinite(scale) & (not extrapolate)
         if np.any(fast):
             K.transform_table(
-                self.n_jobs, Xk, np.flatnonzero(fast).astype(np.int64), t["mode"], t["c"],
-                scale, t["lo"], t["hi"], t["T"], t["M"], t["toff"], t["gsize"], out, n_blocks,
+                self.n_jobs,
+                Xk,
+                np.flatnonzero(fast).astype(np.int64),
+                t["mode"],
+                t["c"],
+                scale,
+                t["lo"],
+                t["hi"],
+                t["T"],
+                t["M"],
+                t["toff"],
+                t["gsize"],
+                out,
+                n_blocks,
             )
         if not np.all(fast):
             K.transform_kernel(
-                self.n_jobs, Xk, np.flatnonzero(~fast).astype(np.int64), t["mode"], t["c"],
-                t["s"], t["h"], t["lo"], t["hi"], t["T"], t["M"], t["toff"], t["gsize"],
-                t["xs"], t["ws"], t["cw"], t["doff"], t["fmin"], t["fspan"], extrapolate,
-                t["support"], t["kernel"], t["betas"], t["gammas"], out, n_blocks,
+                self.n_jobs,
+                Xk,
+                np.flatnonzero(~fast).astype(np.int64),
+                t["mode"],
+                t["c"],
+                t["s"],
+                t["h"],
+                t["lo"],
+                t["hi"],
+                t["T"],
+                t["M"],
+                t["toff"],
+                t["gsize"],
+                t["xs"],
+                t["ws"],
+                t["cw"],
+                t["doff"],
+                t["fmin"],
+                t["fspan"],
+                extrapolate,
+                t["support"],
+                t["kernel"],
+                t["betas"],
+                t["gammas"],
+                out,
+                n_blocks,
             )
         return out
 
@@ -743,8 +825,10 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         c, s, lo, hi = arr(t["c"]), arr(t["s"]), arr(t["lo"]), arr(t["hi"])
         g = arr(np.maximum(t["gsize"], 2))
         off = arr(t["toff"], xp.int64)
-        T, M = arr(t["T"] if t["T"].size else np.zeros(2)), arr(t["M"] if t["M"].size else
-                                                                 np.zeros(2))
+        T, M = (
+            arr(t["T"] if t["T"].size else np.zeros(2)),
+            arr(t["M"] if t["M"].size else np.zeros(2)),
+        )
         u = (((Xf - c) / s) + 1.0) * (0.5 * (g - 1.0))
         u = xp.clip(xp.where(xp.isnan(u), 0.0, u), 0.0, g - 1.0)
         k = xp.clip(xp.astype(xp.floor(u), xp.int64), 0, xp.astype(g, xp.int64) - 2)
@@ -757,8 +841,12 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         m0 = xp.reshape(xp.take(M, idx), Xf.shape)
         m1 = xp.reshape(xp.take(M, idx + 1), Xf.shape)
         t2, t3 = th * th, th * th * th
-        y = ((2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + th) * m0 + (-2 * t3 + 3 * t2) * y1
-             + (t3 - t2) * m1)
+        y = (
+            (2 * t3 - 3 * t2 + 1) * y0
+            + (t3 - 2 * t2 + th) * m0
+            + (-2 * t3 + 3 * t2) * y1
+            + (t3 - t2) * m1
+        )
         y = xp.clip(y, y0, y1)
         y = xp.where(Xf < lo, 0.0, xp.where(Xf > hi, 1.0, y))
         const = xp.asarray(t["mode"] == K.MODE_CONSTANT, device=device)
@@ -790,9 +878,29 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         out = np.empty(Y.shape, dtype=Y.dtype)
         n_blocks = max(1, min(Y.shape[0], 8 * effective_n_jobs(self.n_jobs)))
         K.inverse_kernel(
-            self.n_jobs, _kernel_array(Y), t["mode"], t["c"], t["s"], t["h"], t["lo"], t["hi"],
-            t["T"], t["M"], t["toff"], t["gsize"], t["xs"], t["ws"], t["cw"], t["doff"],
-            t["fmin"], t["fspan"], t["support"], t["kernel"], t["betas"], t["gammas"], out,
+            self.n_jobs,
+            _kernel_array(Y),
+            t["mode"],
+            t["c"],
+            t["s"],
+            t["h"],
+            t["lo"],
+            t["hi"],
+            t["T"],
+            t["M"],
+            t["toff"],
+            t["gsize"],
+            t["xs"],
+            t["ws"],
+            t["cw"],
+            t["doff"],
+            t["fmin"],
+            t["fspan"],
+            t["support"],
+            t["kernel"],
+            t["betas"],
+            t["gammas"],
+            out,
             n_blocks,
         )
         return out

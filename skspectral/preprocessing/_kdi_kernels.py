@@ -372,8 +372,31 @@ def _hermite(T, M, o, g, u):
 
 
 @njit(cache=True, nogil=True)
-def _forward_one(x, j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff,
-                 fmin, fspan, extrapolate, support, kernel, betas, gammas):
+def _forward_one(
+    x,
+    j,
+    mode,
+    c,
+    s,
+    h,
+    lo,
+    hi,
+    T,
+    M,
+    toff,
+    gsize,
+    xs,
+    ws,
+    cw,
+    doff,
+    fmin,
+    fspan,
+    extrapolate,
+    support,
+    kernel,
+    betas,
+    gammas,
+):
     if x != x:
         return np.nan
     m = mode[j]
@@ -432,8 +455,33 @@ def transform_table(X, features, mode, c, scale, lo, hi, T, M, toff, gsize, out,
 
 
 @threaded_kernel()
-def transform_kernel(X, features, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff,
-                     fmin, fspan, extrapolate, support, kernel, betas, gammas, out, n_blocks):
+def transform_kernel(
+    X,
+    features,
+    mode,
+    c,
+    s,
+    h,
+    lo,
+    hi,
+    T,
+    M,
+    toff,
+    gsize,
+    xs,
+    ws,
+    cw,
+    doff,
+    fmin,
+    fspan,
+    extrapolate,
+    support,
+    kernel,
+    betas,
+    gammas,
+    out,
+    n_blocks,
+):
     """``out[i, j]``: the fitted KDI map of feature ``j`` (among ``features``) at ``X[i, j]``
     (NaN kept), in every mode, in parallel over blocks of rows."""
     n = X.shape[0]
@@ -442,8 +490,29 @@ def transform_kernel(X, features, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, 
             for f in range(features.shape[0]):
                 j = features[f]
                 out[i, j] = _forward_one(
-                    X[i, j], j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff,
-                    fmin, fspan, extrapolate, support, kernel, betas, gammas,
+                    X[i, j],
+                    j,
+                    mode,
+                    c,
+                    s,
+                    h,
+                    lo,
+                    hi,
+                    T,
+                    M,
+                    toff,
+                    gsize,
+                    xs,
+                    ws,
+                    cw,
+                    doff,
+                    fmin,
+                    fspan,
+                    extrapolate,
+                    support,
+                    kernel,
+                    betas,
+                    gammas,
                 )
 
 
@@ -476,8 +545,30 @@ def _invert_hermite(T, M, o, g, y):
 
 
 @njit(cache=True, nogil=True)
-def _inverse_one(y, j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff, fmin,
-                 fspan, support, kernel, betas, gammas):
+def _inverse_one(
+    y,
+    j,
+    mode,
+    c,
+    s,
+    h,
+    lo,
+    hi,
+    T,
+    M,
+    toff,
+    gsize,
+    xs,
+    ws,
+    cw,
+    doff,
+    fmin,
+    fspan,
+    support,
+    kernel,
+    betas,
+    gammas,
+):
     if y != y:
         return np.nan
     m = mode[j]
@@ -501,8 +592,9 @@ def _inverse_one(y, j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, dof
     hj = h[j]
     while b - a > 1:
         mid = (a + b) >> 1
-        F, _ = direct_cdf(xs[mid], xs, ws, cw, doff[j], doff[j + 1], hj, support, kernel,
-                          betas, gammas)
+        F, _ = direct_cdf(
+            xs[mid], xs, ws, cw, doff[j], doff[j + 1], hj, support, kernel, betas, gammas
+        )
         if F <= target:
             a = mid
         else:
@@ -511,8 +603,9 @@ def _inverse_one(y, j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, dof
     zb = xs[b]
     z = 0.5 * (za + zb)
     for _ in range(100):
-        F, dens = direct_cdf(z, xs, ws, cw, doff[j], doff[j + 1], hj, support, kernel,
-                             betas, gammas)
+        F, dens = direct_cdf(
+            z, xs, ws, cw, doff[j], doff[j + 1], hj, support, kernel, betas, gammas
+        )
         if F < target:
             za = z
         else:
@@ -532,14 +625,57 @@ def _inverse_one(y, j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, dof
 
 
 @threaded_kernel()
-def inverse_kernel(Y, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff, fmin, fspan,
-                   support, kernel, betas, gammas, out, n_blocks):
+def inverse_kernel(
+    Y,
+    mode,
+    c,
+    s,
+    h,
+    lo,
+    hi,
+    T,
+    M,
+    toff,
+    gsize,
+    xs,
+    ws,
+    cw,
+    doff,
+    fmin,
+    fspan,
+    support,
+    kernel,
+    betas,
+    gammas,
+    out,
+    n_blocks,
+):
     """``out[i, j]``: the inverse of the fitted map of feature ``j`` at ``Y[i, j]``."""
     n, d = Y.shape
     for b in prange(n_blocks):
         for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
             for j in range(d):
                 out[i, j] = _inverse_one(
-                    Y[i, j], j, mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff,
-                    fmin, fspan, support, kernel, betas, gammas,
+                    Y[i, j],
+                    j,
+                    mode,
+                    c,
+                    s,
+                    h,
+                    lo,
+                    hi,
+                    T,
+                    M,
+                    toff,
+                    gsize,
+                    xs,
+                    ws,
+                    cw,
+                    doff,
+                    fmin,
+                    fspan,
+                    support,
+                    kernel,
+                    betas,
+                    gammas,
                 )

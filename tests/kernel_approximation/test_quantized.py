@@ -61,8 +61,7 @@ CASES = [
 def test_quantizer_matches_numpy_loop(scheme, params):
     X = RNG.normal(size=(13, 5))
     m = 72
-    q = QuantizedRandomFourierFeatures(n_components=m, gamma=0.3, random_state=0,
-                                       **params).fit(X)
+    q = QuantizedRandomFourierFeatures(n_components=m, gamma=0.3, random_state=0, **params).fit(X)
     Y = np.cos(X @ q.random_weights_ + q.random_offset_)
     ref = reference_quantize(Y, scheme, q._K, q.step_, q.beta, q.block_size_)
     v = q.condensation_
@@ -90,8 +89,9 @@ def test_sigma_delta_condensation_filters():
 
 def test_stochastic_rounding_is_unbiased_between_neighbours():
     X = RNG.normal(size=(400, 6))
-    q = QuantizedRandomFourierFeatures(n_components=64, quantizer="stochastic", n_bits=2,
-                                       gamma=0.5, random_state=1).fit(X)
+    q = QuantizedRandomFourierFeatures(
+        n_components=64, quantizer="stochastic", n_bits=2, gamma=0.5, random_state=1
+    ).fit(X)
     Y = np.cos(X @ q.random_weights_ + q.random_offset_)
     Z = q.transform(X) / math.sqrt(2 / 64)
     delta = q.step_
@@ -120,11 +120,13 @@ def _kernel_err(X, **params):
 
 def test_kernel_error_decays_with_m_for_sigma_delta_and_noise_shaping():
     X = RNG.normal(size=(80, 6))
-    for params in (dict(quantizer="sigma_delta", block_size=8),
-                   dict(quantizer="sigma_delta", order=2, n_bits=2, block_size=9),
-                   dict(quantizer="noise_shaping", block_size=8),
-                   dict(quantizer="semi"),
-                   dict(quantizer="stochastic", n_bits=2)):
+    for params in (
+        dict(quantizer="sigma_delta", block_size=8),
+        dict(quantizer="sigma_delta", order=2, n_bits=2, block_size=9),
+        dict(quantizer="noise_shaping", block_size=8),
+        dict(quantizer="semi"),
+        dict(quantizer="stochastic", n_bits=2),
+    ):
         m0 = 9 * 64 if params.get("order") == 2 else 512
         small = _kernel_err(X, n_components=m0, **params)
         big = _kernel_err(X, n_components=16 * m0, **params)
@@ -141,8 +143,9 @@ def test_memoryless_one_bit_is_biased_and_sigma_delta_is_not():
 def test_one_bit_codes_take_a_thirty_second_of_float32():
     X = RNG.normal(size=(10, 6))
     for quantizer in ("msq", "semi", "noise_shaping"):
-        q = QuantizedRandomFourierFeatures(n_components=1024, quantizer=quantizer,
-                                           block_size=8, random_state=0).fit(X)
+        q = QuantizedRandomFourierFeatures(
+            n_components=1024, quantizer=quantizer, block_size=8, random_state=0
+        ).fit(X)
         codes = q.encode(X)
         assert q.bits_per_sample_ == 1024
         assert codes.nbytes * 32 <= np.zeros((10, 1024), np.float32).nbytes * 1
@@ -155,18 +158,22 @@ def test_stability_warnings():
     X = RNG.normal(size=(50, 6))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for params in (dict(order=1, n_bits=2), dict(order=2, n_bits=2, block_size=9),
-                       dict(quantizer="noise_shaping", beta=1.9)):
-            q = QuantizedRandomFourierFeatures(n_components=72 if "block_size" in params
-                                               else 64, random_state=0, **params).fit(X)
+        for params in (
+            dict(order=1, n_bits=2),
+            dict(order=2, n_bits=2, block_size=9),
+            dict(quantizer="noise_shaping", beta=1.9),
+        ):
+            q = QuantizedRandomFourierFeatures(
+                n_components=72 if "block_size" in params else 64, random_state=0, **params
+            ).fit(X)
             assert q.provably_stable_
             q.transform(X)
     with pytest.warns(QuantizationStabilityWarning, match="not provably stable"):
-        QuantizedRandomFourierFeatures(order=2, n_bits=2, block_size=9, n_components=72,
-                                       step=0.5).fit(X)
+        QuantizedRandomFourierFeatures(
+            order=2, n_bits=2, block_size=9, n_components=72, step=0.5
+        ).fit(X)
     # a very small step makes the state actually grow: warned at transform
-    q = QuantizedRandomFourierFeatures(order=2, n_bits=2, block_size=9, n_components=72,
-                                       step=0.05)
+    q = QuantizedRandomFourierFeatures(order=2, n_bits=2, block_size=9, n_components=72, step=0.05)
     with pytest.warns(QuantizationStabilityWarning):
         q.fit(X).transform(X)
 

@@ -40,8 +40,12 @@ def _errors(kernel, sampling, features, D, seeds):
     errs, ses = [], []
     for seed in seeds:
         rff = RandomFourierFeatures(
-            n_components=D, kernel=kernel, sampling=sampling, features=features,
-            random_state=seed, **PARAMS
+            n_components=D,
+            kernel=kernel,
+            sampling=sampling,
+            features=features,
+            random_state=seed,
+            **PARAMS,
         )
         Z = rff.fit_transform(X16)
         errs.append(np.abs(Z @ Z.T - K)[iu].mean())
@@ -98,15 +102,15 @@ def test_sparse_input_like_dense():
             rff = RandomFourierFeatures(
                 n_components=64, sampling=sampling, features=features, random_state=0
             ).fit(Xs)
-            np.testing.assert_allclose(rff.transform(Xs), rff.transform(Xs.toarray()),
-                                       atol=1e-12)
+            np.testing.assert_allclose(rff.transform(Xs), rff.transform(Xs.toarray()), atol=1e-12)
 
 
 def test_chunked_transform_matches_numpy_reference():
     X = RNG.normal(size=(1100, 12))
     for features in ("cos", "cossin"):
-        rff = RandomFourierFeatures(n_components=512, features=features, gamma=0.2,
-                                    random_state=3).fit(X)
+        rff = RandomFourierFeatures(
+            n_components=512, features=features, gamma=0.2, random_state=3
+        ).fit(X)
         W = rff.random_weights_
         T = X @ W
         if features == "cos":
@@ -114,8 +118,9 @@ def test_chunked_transform_matches_numpy_reference():
         else:
             ref = math.sqrt(2 / 512) * np.hstack([np.cos(T), np.sin(T)])
         np.testing.assert_allclose(rff.transform(X), ref, atol=1e-13)
-        np.testing.assert_array_equal(rff.set_params(n_jobs=2).transform(X),
-                                      rff.set_params(n_jobs=1).transform(X))
+        np.testing.assert_array_equal(
+            rff.set_params(n_jobs=2).transform(X), rff.set_params(n_jobs=1).transform(X)
+        )
 
 
 def test_structured_projection_matches_dense_hadamard_product():
@@ -142,7 +147,7 @@ def test_blocks_are_orthogonal(sampling):
     rff = RandomFourierFeatures(n_components=3 * d, sampling=sampling, random_state=2).fit(X)
     W = rff.projection(np.eye(d))  # d x m frequency matrix
     for blk in range(3):
-        B = W[:, blk * d:(blk + 1) * d]
+        B = W[:, blk * d : (blk + 1) * d]
         G = B.T @ B
         np.testing.assert_allclose(G - np.diag(np.diag(G)), 0, atol=1e-10)
 
@@ -152,8 +157,9 @@ def test_frequency_norms_follow_the_gaussian_law(sampling):
     # E ||w||^2 = 2 gamma d for the rbf kernel; Var = (2 gamma)^2 2 d per frequency
     d, m, gamma = 16, 4096, 0.25
     X = RNG.normal(size=(5, d))
-    rff = RandomFourierFeatures(n_components=m, sampling=sampling, gamma=gamma,
-                                random_state=0).fit(X)
+    rff = RandomFourierFeatures(n_components=m, sampling=sampling, gamma=gamma, random_state=0).fit(
+        X
+    )
     W = rff.projection(np.eye(d))
     sq = (W**2).sum(axis=0)
     se = (2 * gamma) * math.sqrt(2 * d) / math.sqrt(m)
@@ -185,9 +191,9 @@ def test_dtype_decided_at_transform():
 def test_cosine_kernel_accuracy_against_numpy():
     from skspectral.kernel_approximation import _kernels
 
-    t = np.concatenate([
-        np.linspace(-50, 50, 10001), RNG.normal(size=2000) * 1e4, [2.0**19 + 0.3, -1e7, 1e15]
-    ])
+    t = np.concatenate(
+        [np.linspace(-50, 50, 10001), RNG.normal(size=2000) * 1e4, [2.0**19 + 0.3, -1e7, 1e15]]
+    )
     for dtype, atol in ((np.float64, 4e-16), (np.float32, 2e-6)):
         T = t.astype(dtype).reshape(1, -1)
         b = np.zeros(T.shape[1], dtype=dtype)
@@ -197,7 +203,7 @@ def test_cosine_kernel_accuracy_against_numpy():
         # the rows of moderate arguments stay on the in-register path; check sin too
         S = np.empty((1, 2 * T.shape[1]), dtype=dtype)
         _kernels.cossin_rows(1, T, dtype(1.0), S)
-        np.testing.assert_allclose(S[0, T.shape[1]:], np.sin(T[0].astype(np.float64)), atol=atol)
+        np.testing.assert_allclose(S[0, T.shape[1] :], np.sin(T[0].astype(np.float64)), atol=atol)
 
 
 def test_bad_input():
@@ -232,8 +238,9 @@ def test_bad_input():
 
 def test_matern_infinite_nu_is_rbf():
     X = RNG.normal(size=(40, 5))
-    a = RandomFourierFeatures(n_components=256, kernel="matern", nu=np.inf, length_scale=2.0,
-                              random_state=0).fit(X)
+    a = RandomFourierFeatures(
+        n_components=256, kernel="matern", nu=np.inf, length_scale=2.0, random_state=0
+    ).fit(X)
     b = RandomFourierFeatures(n_components=256, gamma=0.125, random_state=0).fit(X)
     np.testing.assert_allclose(a.transform(X), b.transform(X), atol=1e-12)
 
@@ -244,8 +251,9 @@ def test_array_api_strict_matches_numpy():
 
     X = RNG.normal(size=(40, 8))
     for sampling, features in (("iid", "cos"), ("orthogonal", "cossin"), ("structured", "cos")):
-        rff = RandomFourierFeatures(n_components=32, sampling=sampling, features=features,
-                                    random_state=0).fit(X)
+        rff = RandomFourierFeatures(
+            n_components=32, sampling=sampling, features=features, random_state=0
+        ).fit(X)
         ref = rff.transform(X)
         with sklearn.config_context(array_api_dispatch=True):
             out = rff.transform(xpx.asarray(X))

@@ -157,8 +157,14 @@ def test_verbose_and_callbacks(digits, capsys):
         seen.append((it, kl, emb.shape))
         return it >= 100
 
-    t = TSNE(perplexity=10, max_iter=300, verbose=1, callbacks=cb, callbacks_every_iters=25,
-             random_state=0).fit(X[:200])
+    t = TSNE(
+        perplexity=10,
+        max_iter=300,
+        verbose=1,
+        callbacks=cb,
+        callbacks_every_iters=25,
+        random_state=0,
+    ).fit(X[:200])
     assert t.n_iter_ == 100
     assert [s[0] for s in seen] == [25, 50, 75, 100]
     assert all(np.isfinite(s[1]) for s in seen)

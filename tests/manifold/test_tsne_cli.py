@@ -26,8 +26,24 @@ def test_npy_to_csv_with_plot(tmp_path, data, capsys):
     src = tmp_path / "x.npy"
     np.save(src, data)
     out, png = tmp_path / "e.csv", tmp_path / "e.png"
-    assert _run([str(src), "-o", str(out), "--plot", str(png), "--perplexity", "10",
-                 "--max-iter", "100", "--n-jobs", "1"]) == 0
+    assert (
+        _run(
+            [
+                str(src),
+                "-o",
+                str(out),
+                "--plot",
+                str(png),
+                "--perplexity",
+                "10",
+                "--max-iter",
+                "100",
+                "--n-jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
     E = np.loadtxt(out, delimiter=",", skiprows=1)
     assert E.shape == (150, 2) and np.all(np.isfinite(E))
     assert out.read_text().splitlines()[0] == "tsne0,tsne1"
@@ -38,11 +54,11 @@ def test_npy_to_csv_with_plot(tmp_path, data, capsys):
 
 def test_csv_with_header(tmp_path, data):
     src = tmp_path / "x.csv"
-    np.savetxt(src, data[:60], delimiter=",", header=",".join(f"f{i}" for i in range(64)),
-               comments="")
+    np.savetxt(
+        src, data[:60], delimiter=",", header=",".join(f"f{i}" for i in range(64)), comments=""
+    )
     out = tmp_path / "e.csv"
-    assert _run([str(src), "-o", str(out), "--perplexity", "5", "--max-iter", "50",
-                 "--quiet"]) == 0
+    assert _run([str(src), "-o", str(out), "--perplexity", "5", "--max-iter", "50", "--quiet"]) == 0
     assert np.loadtxt(out, delimiter=",", skiprows=1).shape == (60, 2)
 
 

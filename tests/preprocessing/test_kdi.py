@@ -69,8 +69,7 @@ def _polyexp_cdf(u, order):
     betas = _polyexp_betas(order)
     a = np.abs(u)
     tail = sum(
-        betas[k] * math.factorial(k) * scipy.special.gammaincc(k + 1, a)
-        for k in range(order + 1)
+        betas[k] * math.factorial(k) * scipy.special.gammaincc(k + 1, a) for k in range(order + 1)
     )
     return np.where(u < 0, tail, 1.0 - tail)
 
@@ -102,8 +101,11 @@ def _polyexp_cdf_sum(x, h, order=4):
 def _queries(x, n_train, n_free, seed=1):
     rng = np.random.default_rng(seed)
     q = np.concatenate(
-        [rng.choice(x, n_train, replace=False), rng.uniform(x.min(), x.max(), n_free),
-         [x.min(), x.max()]]
+        [
+            rng.choice(x, n_train, replace=False),
+            rng.uniform(x.min(), x.max(), n_free),
+            [x.min(), x.max()],
+        ]
     )
     return q
 
@@ -179,9 +181,11 @@ def test_agreement_with_kditransform():
     n = x.shape[0]
     for alpha in (0.1, 1.0, 10.0):
         # gaussian: kditransform's bandwidth is alpha times the ddof=1 standard deviation
-        theirs = kditransform.KDITransformer(alpha=alpha, kernel="gaussian").fit(
-            x[:, None].copy()
-        ).transform(q[:, None].copy())[:, 0]
+        theirs = (
+            kditransform.KDITransformer(alpha=alpha, kernel="gaussian")
+            .fit(x[:, None].copy())
+            .transform(q[:, None].copy())[:, 0]
+        )
         a_ours = alpha * math.sqrt(n / (n - 1))
         ours = KDI(alpha=a_ours).fit(x[:, None]).transform(q[:, None])[:, 0]
         ref = _exact_scaled(_gauss_cdf_sum(x, a_ours * x.std()), x, q)
@@ -189,13 +193,13 @@ def test_agreement_with_kditransform():
         assert np.max(np.abs(ours - ref)) <= 1e-6
         assert np.max(np.abs(ours - theirs)) <= their_err + 1e-6
         # polyexp (its default kernel), same bandwidth convention (ddof=0)
-        theirs = kditransform.KDITransformer(alpha=alpha).fit(x[:, None].copy()).transform(
-            q[:, None].copy()
-        )[:, 0]
-        ours = KDI(alpha=alpha, kernel="polyexp").fit(x[:, None]).transform(q[:, None])[:, 0]
-        ref = _exact_scaled(
-            _polyexp_cdf_sum(x, alpha * x.std() * _polyexp_h_factor(4)), x, q[::10]
+        theirs = (
+            kditransform.KDITransformer(alpha=alpha)
+            .fit(x[:, None].copy())
+            .transform(q[:, None].copy())[:, 0]
         )
+        ours = KDI(alpha=alpha, kernel="polyexp").fit(x[:, None]).transform(q[:, None])[:, 0]
+        ref = _exact_scaled(_polyexp_cdf_sum(x, alpha * x.std() * _polyexp_h_factor(4)), x, q[::10])
         their_err = np.max(np.abs(theirs[::10] - ref))
         assert np.max(np.abs(ours[::10] - ref)) <= 1e-6
         assert np.max(np.abs(ours[::10] - theirs[::10])) <= their_err + 1e-6
@@ -204,8 +208,9 @@ def test_agreement_with_kditransform():
 # ----------------------------------------------------------------------------- options
 def test_inverse_round_trip_and_monotone():
     rng = np.random.default_rng(0)
-    X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000),
-                         _feature("heavy", 2000)])
+    X = np.column_stack(
+        [_feature("lognormal", 2000), _feature("counts", 2000), _feature("heavy", 2000)]
+    )
     for alpha in (1e-3, 1.0, 100.0):
         for kernel in ("gaussian", "polyexp"):
             for dist in ("uniform", "normal"):
@@ -260,7 +265,7 @@ def test_alpha_rules_and_per_feature():
     X = np.column_stack([_feature("normal", 1000), _feature("lognormal", 1000)])
     sd = X.std(axis=0)
     est = KDI(alpha="scott").fit(X)
-    np.testing.assert_allclose(est.bandwidth_, 1000 ** -0.2 * sd, rtol=1e-12)
+    np.testing.assert_allclose(est.bandwidth_, 1000**-0.2 * sd, rtol=1e-12)
     est = KDI(alpha="silverman").fit(X)
     np.testing.assert_allclose(est.bandwidth_, (0.75 * 1000) ** -0.2 * sd, rtol=1e-12)
     est = KDI(alpha=[0.5, 2.0]).fit(X)
@@ -328,8 +333,7 @@ def test_array_api_transform_matches_numpy():
     xp = pytest.importorskip("array_api_strict")
     import sklearn
 
-    X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000),
-                         np.full(2000, 3.0)])
+    X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000), np.full(2000, 3.0)])
     Q = np.vstack([X[:500], [[-1.0, -1.0, 3.0], [1e3, 1e3, 4.0]], [[np.nan] * 3]])
     for alpha in (1e-3, 1.0):
         est = KDI(alpha=alpha).fit(X)
