@@ -258,10 +258,11 @@ def lambda_limit(L, log_big):
         if abs(step) <= 1e-15 * u:
             break
     lam = u / L
-    for _ in range(64):
-        if K.logabs_em1(lam, L) <= log_big:
+    # a margin of 1e-12 relative in psi keeps the rounding of the log on the safe side
+    for _ in range(200):
+        if K.logabs_em1(lam, L) <= log_big - 1e-12:
             break
-        lam = np.nextafter(lam, 0.0)
+        lam = lam * (1.0 - 1e-15)
     return float(lam)
 
 
@@ -321,6 +322,9 @@ def _objective(lams, kinds, ls, logks, st):
     f = np.where(kinds == 2, -(lams - 1.0) * mt + logks + half_log_var, -ls * mt + half_log_var)
     fp_frame = -mt + ratio
     fp = np.where(kinds == 1, -fp_frame, fp_frame)
+    # the derivative's rounding level: below it, its sign means nothing
+    noise = 32.0 * np.finfo(np.float64).eps * (np.abs(mt) + np.abs(ratio))
+    fp = np.where(np.abs(fp) <= noise, 0.0, fp)
     f = np.where(np.isfinite(f), f, np.inf)
     return f, fp
 
@@ -335,7 +339,7 @@ def _brent_min(a, b, x, fx, tol):
     d = e = 0.0
     for _ in range(100):
         m = 0.5 * (a + b)
-        tol1 = tol * abs(x) + 1e-12
+        tol1 = tol * abs(x) + 1e-7
         tol2 = 2.0 * tol1
         if abs(x - m) <= tol2 - 0.5 * (b - a):
             break
@@ -377,16 +381,31 @@ def _brent_min(a, b, x, fx, tol):
     return a, b, x
 
 
-def _root(a, fa, b, fb, xtol=4e-16):
+def _root(a, fa, b, fb, xtol=1e-13):
     """Bracketed root of an increasing function (``fa < 0 < fb``): regula falsi with the
-    Illinois modification, bisection whenever it stalls; a generator like :func:`_brent_min`."""
+    Illinois modification, and a bisection whenever two steps did not halve the bracket; a
+    generator like :func:`_brent_min`. Stops at a relative width ``xtol``, when two
+    successive points agree to ``xtol``, or after 30 steps."""
     side = 0
-    for _ in range(80):
+    width = b - a
+    steps = 0
+    last = np.nan
+    for _ in range(30):
         if b - a <= xtol * max(1.0, abs(a), abs(b)):
             break
-        c = (a * fb - b * fa) / (fb - fa)
+        steps += 1
+        if steps == 3:
+            steps = 0
+            bisect = (b - a) > 0.5 * width
+            width = b - a
+        else:
+            bisect = False
+        c = 0.5 * (a + b) if bisect else (a * fb - b * fa) / (fb - fa)
         if not (a < c < b) or not np.isfinite(c):
             c = 0.5 * (a + b)
+        if abs(c - last) <= xtol * max(1.0, abs(c)):
+            return c  # the steps have stalled at the derivative's rounding level
+        last = c
         fc = yield c
         if fc == 0.0 or not np.isfinite(fc):
             return c
@@ -438,7 +457,7 @@ def _search(fed, yeo, log_big=None, *, polish_only=None):
     summary = fed.ask(("summary",))
     if log_big is None:
         dtype = np.float32 if summary.float32 else np.float64
-        log_big = float(np.log(np.finfo(dtype).max))
+        log_big = math.log(float(np.finfo(dtype).max))
     p = summary.n.shape[0]
     problem = _Problem(fed, yeo, summary)
     lo, hi = _bounds(yeo, summary.smin, summary.smax, log_big)
@@ -450,7 +469,7 @@ def _search(fed, yeo, log_big=None, *, polish_only=None):
         lam0, brackets, dead = _bracket_by_grid(problem, lo, hi, todo)
         todo &= ~dead
         gens = [
-            _brent_min(brackets[j, 0], brackets[j, 1], lam0[j][0], lam0[j][1], 1e-7)
+            _brent_min(brackets[j, 0], brackets[j, 1], lam0[j][0], lam0[j][1], 1e-6)
             if todo[j]
             else None
             for j in range(p)
@@ -747,7 +766,7 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _fit_shards(self, shards, dtype, subsample):
         yeo = self.method == "yeo-johnson"
-        log_big = float(np.log(np.finfo(dtype).max))
+        log_big = math.log(float(np.finfo(dtype).max))
         estimate = None
         rounds = 0
         n_total = sum(s.S.shape[1] for s in shards)
@@ -790,7 +809,8 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.sqrt(st[0, :, K.M2_D] / n)
         degenerate = ~(scale > 0) | ~np.isfinite(scale)
-        fallback = np.exp(-logks[0])
+        with np.errstate(over="ignore"):
+            fallback = np.exp(-logks[0])
         fallback = np.where(np.isfinite(fallback) & (fallback > 0), fallback, 1.0)
         scale = np.where(degenerate, fallback, scale)
         mean = np.where(np.isfinite(mean), mean, 0.0)

@@ -291,7 +291,11 @@ def psi_of(x, yeo, lam):
     if x != x:
         return x
     if not yeo:
-        return em1_over(lam, np.log(x))
+        y = np.log(x)
+        u = lam * y
+        if u > 700.0:  # expm1 would overflow before the division by lambda
+            return np.sign(lam) * np.exp(u - np.log(abs(lam)))
+        return em1_over(lam, y)
     if x >= 0.0:
         m = np.log1p(x)
         return np.exp(logabs_em1(lam, m)) if m > 0.0 else 0.0
