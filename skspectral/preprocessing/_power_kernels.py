@@ -42,7 +42,9 @@ N_STATS = 6
 _BLOCK = 256
 
 # Taylor coefficients k / (k + 1)! of h(u) = sum_{k>=1} k/(k+1)! u^(k-1), k = 1..16
-_H_COEF = np.array([k / float(np.prod(np.arange(1, k + 2, dtype=np.float64))) for k in range(1, 17)])
+_H_COEF = np.array(
+    [k / float(np.prod(np.arange(1, k + 2, dtype=np.float64))) for k in range(1, 17)]
+)
 _ROWS_PER_TASK = 1 << 16
 
 
@@ -200,8 +202,7 @@ def lambda_stats(S, kinds, lams, refs, logks, active, want_g, out):
             continue
         start = c * _ROWS_PER_TASK
         stop = min(n, start + _ROWS_PER_TASK)
-        _chunk_stats(S[j, start:stop], kinds[j], lams[j], refs[j], logks[j], want_g,
-                     parts[task])
+        _chunk_stats(S[j, start:stop], kinds[j], lams[j], refs[j], logks[j], want_g, parts[task])
     for j in range(p):
         acc = parts[j * n_chunks].copy()
         for c in range(1, n_chunks):

@@ -308,9 +308,11 @@ def test_nan_ignored_in_fit_and_kept_in_transform():
         b = SkPowerTransformer(method=method).fit(Xn)
         np.testing.assert_allclose(a.lambdas_, b.lambdas_, rtol=1e-6)
         np.testing.assert_allclose(
-            a.lambdas_[1], PowerTransformer(method=method).fit(X[::7][:0].tolist() or
-                                                                Xn[~np.isnan(Xn[:, 1])][:, [1]])
-            .lambdas_[0], rtol=1e-12
+            a.lambdas_[1],
+            PowerTransformer(method=method)
+            .fit(X[::7][:0].tolist() or Xn[~np.isnan(Xn[:, 1])][:, [1]])
+            .lambdas_[0],
+            rtol=1e-12,
         )
         Z = a.transform(Xn)
         np.testing.assert_array_equal(np.isnan(Z), np.isnan(Xn))
@@ -357,8 +359,9 @@ def test_input_never_modified_readonly_memmap(tmp_path):
         np.testing.assert_array_equal(ro, before)
         np.testing.assert_allclose(Z, PowerTransformer(method=method).fit(X).transform(X))
     Xf = np.asfortranarray(X)
-    np.testing.assert_allclose(PowerTransformer().fit(Xf).transform(Xf[::2]),
-                               PowerTransformer().fit(X).transform(X[::2]))
+    np.testing.assert_allclose(
+        PowerTransformer().fit(Xf).transform(Xf[::2]), PowerTransformer().fit(X).transform(X[::2])
+    )
 
 
 def test_threads_give_the_serial_result():
