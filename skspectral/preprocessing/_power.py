@@ -290,6 +290,9 @@ class _Problem:
         self.smin = summary.smin
         self.smax = summary.smax
         self.p = summary.n.shape[0]
+        # the statistics of the latest single-lambda evaluation of each feature
+        self.last_lam = np.full(self.p, np.nan)
+        self.last_stats = np.zeros((self.p, K.N_STATS))
 
     def frames(self, lams):
         lams = np.asarray(lams, dtype=np.float64)
@@ -308,7 +311,17 @@ class _Problem:
         kinds, ls, refs, logks = self.frames(lams)
         stats = self.fed.ask(("lambda", kinds, ls, refs, logks, active, want_g)).values
         f, fp = _objective(lams, kinds, ls, logks, stats)
+        if lams.shape[0] == 1:
+            self.last_lam = np.where(active, lams[0], self.last_lam)
+            self.last_stats[active] = stats[0, active]
         return f, fp, stats
+
+    def stats_at(self, lams):
+        """Statistics at ``lams`` (one per feature), reusing the latest evaluations."""
+        need = ~(self.last_lam == lams)
+        if need.any():
+            self.evaluate(lams[None, :], need)
+        return self.last_stats.copy()
 
 
 def _objective(lams, kinds, ls, logks, st):
@@ -480,10 +493,17 @@ def _search(fed, yeo, log_big=None, *, polish_only=None):
             lams[j] = x
             brackets[j] = (a, b)
     elif todo.any():
-        est = np.asarray(polish_only, dtype=np.float64)
+        est, slope = polish_only
         lams = np.where(todo, est, 1.0)
-        width = 0.05 * np.maximum(np.abs(est), 1.0)
+        gens = [_secant(est[j], slope[j], lo[j], hi[j]) if todo[j] else None for j in range(p)]
+        out = _lockstep(problem, gens, None, True, lambda f, fp: fp)
+        width = 0.01 * np.maximum(np.abs(est), 1.0)
         brackets = np.column_stack([np.maximum(est - width, lo), np.minimum(est + width, hi)])
+        for j in np.flatnonzero(todo):
+            x, ok = out[j]
+            if ok:
+                lams[j] = x
+                todo[j] = False
     bound_hit = np.zeros(p, dtype=bool)
     if todo.any():
         lams, bound_hit = _polish(problem, lams, brackets, lo, hi, todo)
@@ -533,6 +553,31 @@ def _bracket_by_grid(problem, lo, hi, todo):
         g = np.geomspace(0.125, cap, 48)
         grid = np.concatenate([[0.0], g, -g])
     return best, brackets, dead
+
+
+def _secant(x0, slope, lo, hi, xtol=1e-13):
+    """Secant iterations on the derivative from ``x0``, the first step taken with ``slope``
+    (the subsample's curvature); a generator like :func:`_root`. Returns ``(x, converged)``;
+    not converged if a step leaves ``[lo, hi]``, the slope is not positive, or 8 steps pass."""
+    x, fx = x0, (yield x0)
+    if fx == 0.0:
+        return x, True
+    step = -fx / slope
+    for _ in range(8):
+        if not (slope > 0.0) or not np.isfinite(step):
+            return x, False
+        xn = x + step
+        if not (lo < xn < hi):
+            return x, False
+        fn = yield xn
+        if fn == 0.0 or abs(step) <= xtol * max(1.0, abs(xn)):
+            return xn, True
+        if not np.isfinite(fn) or fn == fx:
+            return xn, False
+        slope = (fn - fx) / (xn - x)
+        x, fx = xn, fn
+        step = -fx / slope
+    return x, False
 
 
 def _polish(problem, lams, brackets, lo, hi, todo):
@@ -778,7 +823,15 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             sub = _SubShard(shard, step)
             # the extremes (and so the bounds) are those of the full data
             fed_sub = Federation([sub])
-            estimate = _search(fed_sub, yeo, log_big)[0]
+            est, bound_hit, (lo, hi), _, sub_problem, _ = _search(fed_sub, yeo, log_big)
+            # the subsample's curvature, for the full data's first secant step
+            h = 1e-4 * np.maximum(1.0, np.abs(est))
+            a, b = np.maximum(est - h, lo), np.minimum(est + h, hi)
+            _, fp, _ = sub_problem.evaluate(np.vstack([a, b]), np.ones(len(est), dtype=bool),
+                                            want_g=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                slope = (fp[1] - fp[0]) / (b - a)
+            estimate = (est, slope)
             rounds += fed_sub.rounds
         fed = Federation(shards)
         self._fit_federation(fed, estimate, log_big=log_big, yeo=yeo)
@@ -804,12 +857,12 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 stacklevel=3,
             )
         # the frame at the final lambda, and the moments of the training data in it
-        f, _, st = problem.evaluate(lams[None, :], np.ones(p, dtype=bool))
+        st = problem.stats_at(lams)
         kinds, ls, refs, logks = problem.frames(lams[None, :])
-        n = st[0, :, K.N]
-        mean = st[0, :, K.MEAN_D]
+        n = st[:, K.N]
+        mean = st[:, K.MEAN_D]
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.sqrt(st[0, :, K.M2_D] / n)
+            scale = np.sqrt(st[:, K.M2_D] / n)
         degenerate = ~(scale > 0) | ~np.isfinite(scale)
         with np.errstate(over="ignore"):
             fallback = np.exp(-logks[0])

@@ -112,29 +112,37 @@ def log_h(u):
 
 @threaded_kernel()
 def log_columns(X, yeo, out, lo, hi):
-    """``out[j, i] = s(X[i, j])`` (column-major copy in float64); ``lo[j]``, ``hi[j]``: the
-    smallest and largest finite ``s`` of column ``j`` (``+inf`` / ``-inf`` if none). NaN stays
-    NaN."""
+    """``out[j, i] = s(X[i, j])`` (a column-major copy in float64); ``lo[j]``, ``hi[j]``: the
+    smallest and largest ``s`` of column ``j`` (``+inf`` / ``-inf`` if all are NaN). NaN stays
+    NaN. Parallel over chunks of rows (each chunk reads its rows once, in order)."""
     n, p = X.shape
-    for j in prange(p):
-        mn = np.inf
-        mx = -np.inf
-        for i in range(n):
-            x = np.float64(X[i, j])
-            if yeo:
-                if x >= 0.0:
-                    s = np.log1p(x)
+    n_chunks = max(1, (n + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK)
+    los = np.full((n_chunks, p), np.inf)
+    his = np.full((n_chunks, p), -np.inf)
+    for c in prange(n_chunks):
+        start = c * _ROWS_PER_TASK
+        stop = min(n, start + _ROWS_PER_TASK)
+        for i in range(start, stop):
+            for j in range(p):
+                x = np.float64(X[i, j])
+                if yeo:
+                    if x >= 0.0:
+                        s = np.log1p(x)
+                    else:
+                        s = -np.log1p(-x)
                 else:
-                    s = -np.log1p(-x)
-            else:
-                s = np.log(x)
-            out[j, i] = s
-            if s < mn:
-                mn = s
-            if s > mx:
-                mx = s
-        lo[j] = mn
-        hi[j] = mx
+                    s = np.log(x)
+                out[j, i] = s
+                if s < los[c, j]:
+                    los[c, j] = s
+                if s > his[c, j]:
+                    his[c, j] = s
+    for j in range(p):
+        lo[j] = np.inf
+        hi[j] = -np.inf
+        for c in range(n_chunks):
+            lo[j] = min(lo[j], los[c, j])
+            hi[j] = max(hi[j], his[c, j])
 
 
 # ---------------------------------------------------------------------------------------------
