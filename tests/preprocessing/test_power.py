@@ -454,3 +454,119 @@ def test_federated_server_sees_only_statistics():
     # ten times the rows: the answers do not grow (a few numbers per feature and lambda)
     PowerTransformer().fit_federated([Owner(np.vstack([x] * 10)) for x in parts])
     assert max(len(s) for s in seen) == small < 10_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Dask
+# ---------------------------------------------------------------------------------------------
+
+
+def _on_worker_only(x):
+    """Unpickling hook of :class:`_WorkerRows`: refuses to rebuild rows outside a worker."""
+    from distributed import get_worker
+
+    get_worker()  # raises ValueError in the client process
+    return _WorkerRows(x)
+
+
+class _WorkerRows:
+    """A block of rows that can travel between workers but never arrives in the client
+    process (its unpickling raises there); an array through ``__array__``."""
+
+    def __init__(self, x):
+        self.x = np.asarray(x)
+        self.shape, self.ndim, self.dtype = self.x.shape, self.x.ndim, self.x.dtype
+
+    def __array__(self, dtype=None, copy=None):
+        return self.x if dtype is None else self.x.astype(dtype)
+
+    def __reduce__(self):
+        return _on_worker_only, (self.x,)
+
+
+def _rows_of_block(i, rows=2_000, *, on_worker=True):
+    """Rows of block ``i``; made only inside a dask worker unless ``on_worker`` is false (so
+    the test can rebuild them locally for the reference fit)."""
+    if on_worker:
+        from distributed import get_worker
+
+        get_worker()  # raises outside a worker: the client process never makes a block
+    rng = np.random.default_rng(100 + i)
+    x = rng.lognormal(0.1, 0.6, size=(rows + 37 * i, 3))
+    x[:, 2] -= 1.5  # mixed sign for Yeo-Johnson
+    return _WorkerRows(x) if on_worker else x
+
+
+def test_dask_local_scheduler_array_and_dataframe():
+    da = pytest.importorskip("dask.array")
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).lognormal(size=(5_000, 3))
+    central = PowerTransformer(method="box-cox").fit(X)
+    dX = da.from_array(X, chunks=(700, 2))
+    pt = PowerTransformer(method="box-cox").fit(dX)
+    np.testing.assert_allclose(pt.lambdas_, central.lambdas_, rtol=1e-8)
+    assert pt.n_rounds_ <= 40
+    Z = pt.transform(dX)
+    assert isinstance(Z, da.Array)  # lazy
+    np.testing.assert_allclose(Z.compute(), central.transform(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(pt.inverse_transform(Z).compute(), X, rtol=1e-9)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    ddf = dd.from_pandas(df, npartitions=4)
+    pt2 = PowerTransformer(method="box-cox").fit(ddf)
+    np.testing.assert_allclose(pt2.lambdas_, central.lambdas_, rtol=1e-8)
+    assert list(pt2.feature_names_in_) == ["a", "b", "c"]
+
+
+def test_dask_distributed_local_cluster_workers_as_clients(monkeypatch):
+    pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("distributed")
+    import os
+    import sys
+
+    import cloudpickle
+    import dask
+    import dask.array as da
+
+    # the worker processes import skspectral from this checkout, and this module by value
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with (
+            distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster),
+        ):
+            n_blocks = 6
+            blocks = [
+                da.from_delayed(
+                    dask.delayed(_rows_of_block)(i), shape=(2_000 + 37 * i, 3), dtype=np.float64
+                )
+                for i in range(n_blocks)
+            ]
+            dX = da.concatenate(blocks, axis=0)
+            local = np.vstack([_rows_of_block(i, on_worker=False) for i in range(n_blocks)])
+            for method in ("yeo-johnson", "box-cox"):
+                if method == "box-cox":
+                    dXm = dX.map_blocks(lambda b: _WorkerRows(np.abs(np.asarray(b)) + 0.1))
+                    localm = np.abs(local) + 0.1
+                else:
+                    dXm, localm = dX, local
+                pt = PowerTransformer(method=method).fit(dXm)
+                central = PowerTransformer(method=method).fit(localm)
+                np.testing.assert_allclose(pt.lambdas_, central.lambdas_, rtol=1e-8)
+                assert pt.n_rounds_ <= 40
+                # only statistics travelled (rows would fail to unpickle here), and less than
+                # the rows themselves
+                assert pt.bytes_received_ < localm.nbytes
+                Z = pt.transform(dXm)
+                np.testing.assert_allclose(
+                    Z[:500].compute(), central.transform(localm[:500]), rtol=1e-8, atol=1e-10
+                )
+            # the guard works: bringing the rows here fails
+            with pytest.raises(ValueError, match="worker"):
+                dX.blocks[0].compute()
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
