@@ -1,7 +1,7 @@
 """
-===================================================================
+====================================================================
 Power transforms on skewed real data, fitted centrally and federated
-===================================================================
+====================================================================
 
 The diamonds data (53,940 diamonds, from R's ggplot2) has strongly right-skewed columns:
 the weight in carats and the price. A Box-Cox transform makes them close to Gaussian. We fit
