@@ -59,11 +59,13 @@ def expm1_fast(u):
 
 @njit(cache=True, nogil=True)
 def log1p_fast(x):
-    """``log1p(x)`` for ``x >= 0`` to within 3 ulp: ``log(1 + x)`` for ``x >= 0.5`` (about 3x
-    faster than libm's ``log1p``), ``log1p`` below."""
-    if x >= 0.5:
-        return np.log(1.0 + x)
-    return np.log1p(x)
+    """``log1p(x)`` for ``x >= 0`` to within a few ulp with one ``log`` (about 3x faster than
+    libm's ``log1p``): ``log(u) * x / (u - 1)`` with ``u = 1 + x`` rounded, which corrects the
+    rounding of ``1 + x`` (Goldberg's formula); ``x`` itself where ``1 + x`` rounds to 1."""
+    u = 1.0 + x
+    if u == 1.0:
+        return x
+    return np.log(u) * (x / (u - 1.0))
 
 
 @njit(cache=True, nogil=True)
