@@ -827,8 +827,9 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             # the subsample's curvature, for the full data's first secant step
             h = 1e-4 * np.maximum(1.0, np.abs(est))
             a, b = np.maximum(est - h, lo), np.minimum(est + h, hi)
-            _, fp, _ = sub_problem.evaluate(np.vstack([a, b]), np.ones(len(est), dtype=bool),
-                                            want_g=True)
+            _, fp, _ = sub_problem.evaluate(
+                np.vstack([a, b]), np.ones(len(est), dtype=bool), want_g=True
+            )
             with np.errstate(divide="ignore", invalid="ignore"):
                 slope = (fp[1] - fp[0]) / (b - a)
             estimate = (est, slope)
@@ -937,9 +938,7 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if X.size == 0:
             return out
         Xc = X if X.flags.c_contiguous or X.flags.f_contiguous else np.ascontiguousarray(X)
-        kernel = K.inverse if inverse else K.forward
-        count = kernel(
-            self.n_jobs,
+        args = [
             Xc,
             yeo,
             bool(self.standardize),
@@ -950,9 +949,12 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             fr["mean"],
             fr["scale"],
             fr["signs"],
-            big,
-            out,
-        )
+        ]
+        if inverse:
+            count = K.inverse(self.n_jobs, *args, big, out)
+        else:
+            fast = (kinds != 2) & (fr["scale"] * np.abs(fr["ls"]) > 1e-3)
+            count = K.forward(self.n_jobs, *args, fast, big, out)
         if count:
             what = (
                 "inverse_transform: values outside the image of the transform were clipped to "
