@@ -171,7 +171,7 @@ def log_columns(X, yeo, out, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _frame_values(s, kind, lam, r, logk, want_g):
+def _frame_values(s, kind, lam, r, logk, want_g, fast=False):
     """``(t, d, g)`` of one log value ``s`` in the frame ``(kind, lam, r, logk)``.
 
     For kinds 0/1 ``lam`` is the frame's exponent ``l`` (``lambda`` or ``2 - lambda``); for
@@ -201,7 +201,7 @@ def _frame_values(s, kind, lam, r, logk, want_g):
         d = t
         g = 0.5 * t * t
     else:
-        em = expm1_fast(u)
+        em = (np.exp(u) - 1.0) if fast else expm1_fast(u)
         d = em / lam
         g = 0.0
         if want_g:
@@ -213,7 +213,7 @@ def _frame_values(s, kind, lam, r, logk, want_g):
 
 
 @threaded_kernel()
-def lambda_stats(S, kinds, lams, refs, logks, active, want_g, out):
+def lambda_stats(S, kinds, lams, refs, logks, active, fast, want_g, out):
     """Statistics of every column of ``S`` (columns in rows: ``S[j]``) at one lambda each.
 
     ``out[j]`` receives the six merged statistics of column ``j`` (NaN values skipped; columns
@@ -230,7 +230,9 @@ def lambda_stats(S, kinds, lams, refs, logks, active, want_g, out):
             continue
         start = c * _ROWS_PER_TASK
         stop = min(n, start + _ROWS_PER_TASK)
-        _chunk_stats(S[j, start:stop], kinds[j], lams[j], refs[j], logks[j], want_g, parts[task])
+        _chunk_stats(
+            S[j, start:stop], kinds[j], lams[j], refs[j], logks[j], want_g, fast[j], parts[task]
+        )
     for j in range(p):
         acc = parts[j * n_chunks].copy()
         for c in range(1, n_chunks):
@@ -263,7 +265,7 @@ def merge_into(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _chunk_stats(col, kind, lam, r, logk, want_g, acc):
+def _chunk_stats(col, kind, lam, r, logk, want_g, fast, acc):
     bt = np.empty(_BLOCK)
     bd = np.empty(_BLOCK)
     bg = np.empty(_BLOCK)
@@ -277,7 +279,7 @@ def _chunk_stats(col, kind, lam, r, logk, want_g, acc):
             i += 1
             if s != s:
                 continue
-            t, d, g = _frame_values(s, kind, lam, r, logk, want_g)
+            t, d, g = _frame_values(s, kind, lam, r, logk, want_g, fast)
             bt[m] = t
             bd[m] = d
             bg[m] = g
