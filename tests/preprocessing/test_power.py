@@ -518,6 +518,7 @@ def test_dask_local_scheduler_array_and_dataframe():
     assert list(pt2.feature_names_in_) == ["a", "b", "c"]
 
 
+@pytest.mark.slow  # worker start-up; with a cold numba cache it stalled once (see the report)
 def test_dask_distributed_local_cluster_workers_as_clients(monkeypatch):
     pytest.importorskip("dask.array")
     distributed = pytest.importorskip("distributed")
