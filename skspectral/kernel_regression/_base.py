@@ -32,6 +32,9 @@ from ..qmc import unperiodize
 from . import _kernels as K
 
 
+_DECAY_GRID = (0.01, 0.03, 0.08, 0.15, 0.3)
+
+
 class DenseFallbackWarning(UserWarning):
     """X is not a design of the regressor's kind: the model is fitted by dense Cholesky."""
 
@@ -43,11 +46,12 @@ _LOG_BOUNDS = {"scale": (-30.0, 30.0), "weights": (math.log(1e-8), math.log(1e6)
 class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "design": "no_validation",
-        "alpha": [Interval(numbers.Integral, 1, 4, closed="both")],
+        "smoothness": [Interval(numbers.Integral, 1, 4, closed="both")],
         "weights": [Interval(numbers.Real, 0, None, closed="neither"), "array-like"],
         "scale": [Interval(numbers.Real, 0, None, closed="neither")],
         "nugget": [Interval(numbers.Real, 0, None, closed="neither")],
         "learn_nugget": ["boolean"],
+        "decay": [None, Interval(numbers.Real, 0, 1, closed="neither"), StrOptions({"auto"})],
         "objective": [StrOptions({"mle", "gcv", "loo"}), None],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "max_dense": [Interval(numbers.Integral, 0, None, closed="left")],
@@ -61,11 +65,12 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
     # subclass hooks ------------------------------------------------------------------------
     _net = False  # DSI kernel on integer coordinates
 
-    def __init__(self, *, design=None, alpha=2, weights=1.0, scale=1.0, nugget=1e-10,
-                 learn_nugget=False, objective="mle", max_iter=200, max_dense=4096, tol=1e-8,
+    def __init__(self, *, design=None, smoothness=2, decay=None, weights=1.0, scale=1.0,
+                 nugget=1e-10, learn_nugget=False, objective="mle", max_iter=200, max_dense=4096, tol=1e-8,
                  normalize_y=True, batch_size=1024, n_jobs=None, verbose=0):
         self.design = design
-        self.alpha = alpha
+        self.smoothness = smoothness
+        self.decay = decay
         self.weights = weights
         self.scale = scale
         self.nugget = nugget
@@ -107,6 +112,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         self._validate_params()
         self._clear()
         check_n_jobs(self.n_jobs)
+        _, is_xp = get_namespace(X, y)
+        if is_xp:  # fitted on the host: the fit is a handful of transforms
+            X, y = to_numpy(X), to_numpy(y)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         n, d = X.shape
         self._y_1d = y.ndim == 1
@@ -120,6 +128,22 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         T = self._box_coords(X, fitting=True)
         Yn = self._standardize(Y)
         fast = self._recognize(T) if n > 0 else None
+        if self.decay is not None and self._net:
+            raise ValueError("decay (the analytic kernel) is for LatticeKernelRegressor only")
+        grid = ([None] if self.decay is None else _DECAY_GRID if self.decay == "auto"
+                else [float(self.decay)])
+        best = None
+        for r in grid:
+            self._r = r
+            self._fit_one(fast, T, Yn, w0, n)
+            if best is None or self.objective_value_ < best[0]:
+                best = (self.objective_value_, {k: v for k, v in vars(self).items()
+                                                if k.endswith("_") or k.startswith("_")})
+        vars(self).update(best[1])
+        self.decay_ = self._r
+        return self
+
+    def _fit_one(self, fast, T, Yn, w0, n):
         if fast is None:
             if n > self.max_dense:
                 m = math.log2(n) if n else 0
@@ -136,13 +160,12 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                     f"X is not a {self._design_class.__name__} design of the "
                     f"{self.design_.generators_name} (in any row order, tol={self.tol}); "
                     "fitting the same kernel model by dense Cholesky, O(n**3)",
-                    DenseFallbackWarning, stacklevel=2)
+                    DenseFallbackWarning, stacklevel=3)
             self.fast_path_ = False
             self._fit_dense(unperiodize(T, self.design_.periodization), Yn, w0.copy())
         else:
             self.fast_path_ = True
             self._fit_fast(fast, Yn, w0.copy())
-        return self
 
     def _resolve_design(self, d):
         des = self.design
@@ -213,6 +236,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
 
     def _optimize(self, fun, w0, d):
         theta0 = self._theta0(w0)
+        self.n_iter_ = 0
         if self.objective is None or self.max_iter == 0:
             return theta0, fun(theta0)[0]
         best = {"f": np.inf, "x": theta0}
@@ -228,16 +252,18 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             return val, g
 
         try:
-            scipy.optimize.minimize(f, theta0, jac=True, method="L-BFGS-B",
-                                    bounds=self._bounds(d),
-                                    options={"maxiter": int(self.max_iter)})
+            res = scipy.optimize.minimize(f, theta0, jac=True, method="L-BFGS-B",
+                                          bounds=self._bounds(d),
+                                          options={"maxiter": int(self.max_iter)})
+            self.n_iter_ = int(res.nit)
         except KeyboardInterrupt:  # keep the best state reached
             pass
         return best["x"], best["f"]
 
     # --- fast path ---------------------------------------------------------------------
     def _fit_fast(self, fast, Yn, w0):
-        Xd, phi, order = fast  # design-ordered points, first-column factors, row order
+        Xd, E, order = fast  # design-ordered points, differences to the first, row order
+        phi = self._factors(E)
         n, d = phi.shape
         self.design_order_ = order
         Yn = Yn[order]
@@ -352,7 +378,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                 W = 0.5 * (nk * Kinv - a @ a.T)
             gw = np.empty(d)
             K.dense_weighted_grad(effective_n_jobs(self.n_jobs), int(self._net), xf, xi,
-                                  w, self.alpha, np.ascontiguousarray(W), gw)
+                                  w, *self._kargs(), np.ascontiguousarray(W), gw)
             g = [s * np.sum(W * R)] + list(s * gw)
             if self.learn_nugget:
                 g.append(eta * np.trace(W))
@@ -380,9 +406,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
     def _cross(self, xt, w, out):
         nj = effective_n_jobs(self.n_jobs)
         if self._net:
-            K.dsi_cross(nj, xt, self._XtrT, w, self.alpha, out)
+            K.dsi_cross(nj, xt, self._XtrT, w, *self._kargs(), out)
         else:
-            K.si_cross(nj, xt, self._XtrT, w, self.alpha, out)
+            K.si_cross(nj, xt, self._XtrT, w, *self._kargs(), out)
 
     def _mean_latent(self, xt):
         out = np.empty((xt.shape[0], self._pcoef.shape[1]))
@@ -392,7 +418,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         nj = effective_n_jobs(self.n_jobs)
         block = int(min(self.batch_size, max(1, self._XtrT.shape[1])))
         fn = K.dsi_predict if self._net else K.si_predict
-        fn(nj, xt, self._XtrT, self.weights_, self._pcoef, self.alpha, block, out)
+        fn(nj, xt, self._XtrT, self.weights_, self._pcoef, *self._kargs(), block, out)
         return out
 
     def _var_latent(self, xt):
@@ -414,10 +440,18 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             var[sl] -= quad
         return np.maximum(var, 0.0)
 
+    def _kargs(self):
+        """(kernel code, decay) for the numba kernels: code 0 is the analytic kernel."""
+        r = getattr(self, "_r", None)
+        return (0, float(r)) if r is not None else (int(self.smoothness), 0.0)
+
     def _factor_at_zero(self):
+        r = getattr(self, "_r", None)
+        if r is not None:
+            return 2.0 * r / (1.0 - r)
         return {1: K.SI_CONST[1] / 6.0, 2: -K.SI_CONST[2] / 30.0, 3: K.SI_CONST[3] / 42.0,
-                4: -K.SI_CONST[4] / 30.0}[self.alpha] if not self._net else 1.0 if (
-                    self.alpha == 1) else _dsi_zero(self.alpha)
+                4: -K.SI_CONST[4] / 30.0}[self.smoothness] if not self._net else 1.0 if (
+                    self.smoothness == 1) else _dsi_zero(self.smoothness)
 
     def predict(self, X, return_std=False):
         """Posterior mean (and standard deviation of the latent function) at ``X``.
@@ -489,9 +523,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                 ti = xp.astype(xp.floor(xp.clip(tc * 2.0**32, 0, 2.0**32 - 1)), xp.uint64)
             for j in range(t.shape[1]):
                 if self._net:
-                    f = _dsi_factor_xp(xp, ti[:, j:j + 1] ^ Xtr[None, :, j], self.alpha)
+                    f = _dsi_factor_xp(xp, ti[:, j:j + 1] ^ Xtr[None, :, j], self.smoothness)
                 else:
-                    f = _si_factor_xp(xp, tc[:, j:j + 1] - Xtr[None, :, j], self.alpha)
+                    f = _si_factor_xp(xp, tc[:, j:j + 1] - Xtr[None, :, j], *self._kargs())
                 R = R * (1.0 + w[j] * f)
             means.append(R @ coef)
             if return_std:
@@ -594,7 +628,8 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         res = self._recognize(self._box_coords(X_new), extension=True)
         if res is None:
             raise ValueError("X_new is not the second half of the doubled design")
-        Xd_new, phi_new, order_new = res
+        Xd_new, E_new, order_new = res
+        phi_new = self._factors(E_new)
         Yn = ((Y - self._y_off) / self._y_mul)[order_new]
         Yh = self._double(self._Yh, self._fwd(Yn.T))
         w = self.weights_
@@ -625,7 +660,9 @@ def _dsi_zero(alpha):
     return float(out[0, 0])
 
 
-def _si_factor_xp(xp, t, alpha):
+def _si_factor_xp(xp, t, alpha, r):
+    if alpha == 0:
+        return (1.0 - r * r) / (1.0 - 2.0 * r * xp.cos(2.0 * math.pi * t) + r * r) - 1.0
     t = t - xp.floor(t)
     u = t * (1.0 - t)
     if alpha == 1:

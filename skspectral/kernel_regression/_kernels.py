@@ -38,8 +38,11 @@ _DSI_DIGITS = 60  # digits of the recursion: the tail beyond is below 2**-60 rel
 
 
 @njit(cache=True, nogil=True, inline="always")
-def si_factor(t, alpha):
-    """``phi_alpha(t)`` for any real ``t`` (taken modulo 1)."""
+def si_factor(t, alpha, r):
+    """``phi_alpha(t)`` for any real ``t`` (taken modulo 1); ``alpha == 0``: the analytic
+    kernel ``(1 - r**2) / (1 - 2 r cos(2 pi t) + r**2) - 1 = 2 sum_h r**h cos(2 pi h t)``."""
+    if alpha == 0:
+        return (1.0 - r * r) / (1.0 - 2.0 * r * math.cos(6.283185307179586 * t) + r * r) - 1.0
     t = t - math.floor(t)
     u = t * (1.0 - t)
     if alpha == 1:
@@ -101,11 +104,11 @@ def dsi_factor(t, alpha):
 
 
 @threaded_kernel()
-def si_factors(u, alpha, out):
+def si_factors(u, alpha, r, out):
     """``out[i, j] = phi_alpha(u[i, j])``."""
     for i in prange(u.shape[0]):
         for j in range(u.shape[1]):
-            out[i, j] = si_factor(u[i, j], alpha)
+            out[i, j] = si_factor(u[i, j], alpha, r)
 
 
 @threaded_kernel()
@@ -145,7 +148,7 @@ def product_columns(phi, w, out, grad):
 
 
 @threaded_kernel(fastmath=True)
-def si_predict(xt, xtr, w, coef, alpha, block, out):
+def si_predict(xt, xtr, w, coef, alpha, r, block, out):
     """``out[p, k] = sum_i coef[i, k] prod_j (1 + w_j phi(xt[p, j] - xtr[j, i]))``.
 
     ``xtr`` is the training design transposed (``(d, n)``, contiguous over points so the inner
@@ -173,7 +176,7 @@ def si_predict(xt, xtr, w, coef, alpha, block, out):
                     wj = w[j]
                     row = xtr[j]
                     for i in range(nb):
-                        prod[i] *= 1.0 + wj * si_factor(a - row[b0 + i], alpha)
+                        prod[i] *= 1.0 + wj * si_factor(a - row[b0 + i], alpha, r)
                 for k in range(nk):
                     s = 0.0
                     for i in range(nb):
@@ -185,7 +188,7 @@ def si_predict(xt, xtr, w, coef, alpha, block, out):
 
 
 @threaded_kernel()
-def dsi_predict(xt, xtr, w, coef, alpha, block, out):
+def dsi_predict(xt, xtr, w, coef, alpha, r, block, out):
     """:func:`si_predict` for the DSI kernel on integer coordinates (``x XOR y``)."""
     m = xt.shape[0]
     d = xtr.shape[0]
@@ -220,7 +223,7 @@ def dsi_predict(xt, xtr, w, coef, alpha, block, out):
 
 
 @threaded_kernel(fastmath=True)
-def si_cross(xt, xtr, w, alpha, out):
+def si_cross(xt, xtr, w, alpha, r, out):
     """``out[p, i] = prod_j (1 + w_j phi(xt[p, j] - xtr[j, i]))`` (a chunk of cross kernels)."""
     d = xtr.shape[0]
     n = xtr.shape[1]
@@ -231,11 +234,11 @@ def si_cross(xt, xtr, w, alpha, out):
             a = xt[p, j]
             wj = w[j]
             for i in range(n):
-                out[p, i] *= 1.0 + wj * si_factor(a - xtr[j, i], alpha)
+                out[p, i] *= 1.0 + wj * si_factor(a - xtr[j, i], alpha, r)
 
 
 @threaded_kernel()
-def dsi_cross(xt, xtr, w, alpha, out):
+def dsi_cross(xt, xtr, w, alpha, r, out):
     """:func:`si_cross` for the DSI kernel on integer coordinates."""
     d = xtr.shape[0]
     n = xtr.shape[1]
@@ -250,7 +253,7 @@ def dsi_cross(xt, xtr, w, alpha, out):
 
 
 @threaded_kernel()
-def dense_weighted_grad(phi_fun_net, xf, xi, w, alpha, W, out):
+def dense_weighted_grad(phi_fun_net, xf, xi, w, alpha, r, W, out):
     """``out[j] = sum_{a, b} W[a, b] d R[a, b] / d log w_j`` for the dense fallback, with the
     factors computed on the fly (``phi_fun_net``: 0 SI on floats ``xf``, 1 DSI on ints ``xi``)."""
     n = W.shape[0]
@@ -262,7 +265,7 @@ def dense_weighted_grad(phi_fun_net, xf, xi, w, alpha, W, out):
         for b in range(n):
             for j in range(d):
                 if phi_fun_net == 0:
-                    f[j] = si_factor(xf[a, j] - xf[b, j], alpha)
+                    f[j] = si_factor(xf[a, j] - xf[b, j], alpha, r)
                 else:
                     f[j] = dsi_factor(xi[a, j] ^ xi[b, j], alpha)
             pre[0] = 1.0

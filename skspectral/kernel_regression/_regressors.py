@@ -18,7 +18,7 @@ _DOC_PARAMS = """
     design : {design} or None, default=None
         The design ``X`` was sampled from (its generators, shift, box and periodization are
         used). ``None``: the shipped default generators on the unit cube, any shift.
-    alpha : int in {{1, 2, 3, 4}}, default=2
+    smoothness : int in {{1, 2, 3, 4}}, default=2
         Smoothness of the kernel.
     weights : float or array-like of shape (n_features,), default=1.0
         Per-dimension weights ``w_j`` (initial values when ``objective`` is set).
@@ -72,7 +72,7 @@ class LatticeKernelRegressor(_SpectralKernelRegressor):
 
     The kernel is ``s prod_j (1 + w_j phi_alpha(x_j - x'_j))`` with ``phi_alpha`` the scaled
     Bernoulli polynomial of degree ``2 alpha`` (a Korobov-space kernel of smoothness
-    ``alpha``). When ``X`` is a rank-1 lattice (:class:`skspectral.qmc.Lattice`) of ``2**m``
+    ``smoothness``). When ``X`` is a rank-1 lattice (:class:`skspectral.qmc.Lattice`) of ``2**m``
     points, in any row order, the Gram matrix is circulant in radical-inverse order and
     fit / log-determinant / leave-one-out / posterior variance run in ``O(n log n)`` with
     :func:`skspectral.fft.fftbr` (Jagadeeswaran and Hickernell, "Fast automatic Bayesian
@@ -113,6 +113,11 @@ class LatticeKernelRegressor(_SpectralKernelRegressor):
 
     def _coords(self, U):
         return np.ascontiguousarray(U, dtype=np.float64)
+
+    def _factors(self, E):
+        phi = np.empty(E.shape)
+        K.si_factors(effective_n_jobs(self.n_jobs), E, *self._kargs(), phi)
+        return phi
 
     def _recognize(self, T, extension=False):
         n_rows, d = T.shape
@@ -177,9 +182,7 @@ class LatticeKernelRegressor(_SpectralKernelRegressor):
         Xd -= np.floor(Xd)
         if not extension:
             self._origin = np.asarray(delta, dtype=float).copy()
-        phi = np.empty((n_rows, d))
-        K.si_factors(effective_n_jobs(self.n_jobs), E, self.alpha, phi)
-        return np.ascontiguousarray(Xd), phi, order
+        return np.ascontiguousarray(Xd), np.ascontiguousarray(E), order
 
 
 
@@ -206,7 +209,7 @@ class DigitalNetKernelRegressor(_SpectralKernelRegressor):
     >>> from skspectral.kernel_regression import DigitalNetKernelRegressor
     >>> X = DigitalNet(2, seed=0).random(256)
     >>> y = X[:, 0] + X[:, 1] ** 2
-    >>> reg = DigitalNetKernelRegressor(alpha=1).fit(X, y)
+    >>> reg = DigitalNetKernelRegressor(smoothness=1).fit(X, y)
     >>> reg.fast_path_
     True
     >>> bool(np.abs(reg.integrate()[0] - 5 / 6) < 1e-2)
@@ -230,6 +233,11 @@ class DigitalNetKernelRegressor(_SpectralKernelRegressor):
     def _coords(self, U):
         return np.floor(np.clip(np.asarray(U, dtype=np.float64) * 2.0**32, 0.0,
                                 2.0**32 - 1)).astype(np.uint64)
+
+    def _factors(self, E):
+        phi = np.empty(E.shape)
+        K.dsi_factors(effective_n_jobs(self.n_jobs), E, self.smoothness, phi)
+        return phi
 
     def _recognize(self, T, extension=False):
         n_rows, d = T.shape
@@ -287,10 +295,7 @@ class DigitalNetKernelRegressor(_SpectralKernelRegressor):
         if not extension:
             self._origin = origin.copy()
         Xd = np.ascontiguousarray(Vexp ^ origin[None, :])
-        phi = np.empty((n_rows, d))
-        K.dsi_factors(effective_n_jobs(self.n_jobs), np.ascontiguousarray(Vexp), self.alpha,
-                      phi)
-        return Xd, phi, order
+        return Xd, np.ascontiguousarray(Vexp), order
 
 
 def _bitrev(v, m):

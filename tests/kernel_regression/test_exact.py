@@ -59,7 +59,7 @@ def test_si_factor_is_the_bernoulli_kernel_and_its_fourier_series():
     h = np.arange(1, 4000, dtype=float)
     for a in (1, 2, 3, 4):
         out = np.empty_like(t)
-        K.si_factors(1, t, a, out)
+        K.si_factors(1, t, a, 0.0, out)
         np.testing.assert_allclose(out, si_ref(t, a), rtol=1e-12, atol=1e-12)
         series = 2 * np.sum(np.cos(2 * np.pi * h[None, :] * t) / h[None, :] ** (2 * a), axis=1)
         np.testing.assert_allclose(out[:, 0], series, atol=2e-3 if a == 1 else 1e-9)
@@ -119,7 +119,7 @@ def test_fast_path_matches_dense_linear_algebra_n1024(kind, a):
     w = np.array([0.3, 0.2, 0.1]) if kind == "lattice" else np.array([0.8, 0.5, 0.3])
     s, eta = 1.7, 0.05
     des = None if kind == "lattice" else None
-    reg = cls(design=des, alpha=a, weights=w, scale=s, nugget=eta, objective=None,
+    reg = cls(design=des, smoothness=a, weights=w, scale=s, nugget=eta, objective=None,
               normalize_y=False)
     if kind == "net":  # scrambled: the regressor must be told the matrices
         reg.set_params(design=DigitalNet(d, randomize="lms_ds", seed=a))
@@ -166,7 +166,7 @@ def test_dense_fallback_is_the_same_model(cls, D):
     rng = np.random.default_rng(0)
     X = D(2, seed=1).random(64)
     y = np.sin(4 * X[:, 0]) + X[:, 1]
-    params = dict(alpha=1, weights=[0.5, 0.7], scale=1.3, nugget=1e-3, objective=None,
+    params = dict(smoothness=1, weights=[0.5, 0.7], scale=1.3, nugget=1e-3, objective=None,
                   normalize_y=False)
     fast = cls(**params).fit(X, y)
     assert fast.fast_path_
@@ -192,7 +192,7 @@ def test_fast_and_dense_objectives_and_gradients(cls, D, objective):
     and the analytic gradient equals central differences."""
     X = D(2, seed=2).random(128)
     y = np.cos(2 * np.pi * X[:, 0]) * X[:, 1]
-    reg = cls(alpha=2 if cls is LatticeKernelRegressor else 1, objective=objective,
+    reg = cls(smoothness=2 if cls is LatticeKernelRegressor else 1, objective=objective,
               learn_nugget=True, nugget=1e-3, max_iter=30).fit(X, y)
     assert reg.fast_path_
     # dense on the same points (forced: max_dense large, points perturbed by nothing, so use
@@ -205,7 +205,7 @@ def test_fast_and_dense_objectives_and_gradients(cls, D, objective):
         return theta, fun(theta)[0]
 
     for path in ("fast", "dense"):
-        r = cls(alpha=reg.alpha, objective=objective, learn_nugget=True, nugget=1e-3)
+        r = cls(smoothness=reg.smoothness, objective=objective, learn_nugget=True, nugget=1e-3)
         r._optimize = grab
         if path == "fast":
             r.fit(X, y)
@@ -227,3 +227,33 @@ def test_fast_and_dense_objectives_and_gradients(cls, D, objective):
         off = math.log(128) if objective == "gcv" else 0.0
         assert abs(captured["fast"] + off - captured["dense"]) <= 1e-8 * max(1, abs(
             captured["dense"]))
+
+
+def test_analytic_kernel_fast_path_matches_dense():
+    rng = np.random.default_rng(0)
+    X = Lattice(2, seed=4).random(256)[rng.permutation(256)]
+    y = np.cos(X[:, 0] + 2 * X[:, 1])
+    r, w, s, eta = 0.3, np.array([0.7, 0.4]), 1.1, 1e-3
+    reg = LatticeKernelRegressor(decay=r, weights=w, scale=s, nugget=eta, objective=None,
+                                 normalize_y=False).fit(X, y)
+    assert reg.fast_path_ and reg.decay_ == r
+
+    def poisson(t):  # 2 sum_h r**h cos(2 pi h t), summed directly
+        h = np.arange(1, 80, dtype=float)
+        return 2 * np.sum(r ** h * np.cos(2 * np.pi * h * t[..., None]), axis=-1)
+
+    def gram(A, B):
+        G = np.ones((A.shape[0], B.shape[0]))
+        for j in range(2):
+            G *= 1 + w[j] * poisson(A[:, j, None] - B[None, :, j])
+        return s * G
+
+    Kd = gram(X, X) + eta * np.eye(256)
+    Xt = rng.random((20, 2))
+    Kt = gram(Xt, X)
+    mean, std = reg.predict(Xt, return_std=True)
+    np.testing.assert_allclose(mean, Kt @ np.linalg.solve(Kd, y), rtol=1e-10, atol=1e-11)
+    var = s * np.prod(1 + w * 2 * r / (1 - r)) - np.sum(Kt * np.linalg.solve(Kd, Kt.T).T, 1)
+    np.testing.assert_allclose(std**2, var, rtol=1e-9, atol=1e-12)
+    auto = LatticeKernelRegressor(decay="auto").fit(X, y)
+    assert auto.decay_ in (0.01, 0.03, 0.08, 0.15, 0.3)
