@@ -27,10 +27,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._backend import check_n_jobs, effective_n_jobs, get_namespace, to_numpy
-from ..utils import row_chunks
 from ..qmc import unperiodize
+from ..utils import row_chunks
 from . import _kernels as K
-
 
 _DECAY_GRID = (0.01, 0.03, 0.08, 0.15, 0.3)
 
@@ -66,8 +65,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
     _net = False  # DSI kernel on integer coordinates
 
     def __init__(self, *, design=None, smoothness=2, decay=None, weights=1.0, scale=1.0,
-                 nugget=1e-10, learn_nugget=False, objective="mle", max_iter=200, max_dense=4096, tol=1e-8,
-                 normalize_y=True, batch_size=1024, n_jobs=None, verbose=0):
+                 nugget=1e-10, learn_nugget=False, objective="mle", max_iter=200,
+                 max_dense=4096, tol=1e-8, normalize_y=True, batch_size=1024, n_jobs=None,
+                 verbose=0):
         self.design = design
         self.smoothness = smoothness
         self.decay = decay
@@ -94,7 +94,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------------- fitting ----
     def _clear(self):
         for k in list(vars(self)):
-            if k.endswith("_") and not k.startswith("__"):
+            if (k.endswith("_") and not k.startswith("__")) or k == "_np":
                 delattr(self, k)
 
     def fit(self, X, y):
@@ -112,9 +112,10 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         self._validate_params()
         self._clear()
         check_n_jobs(self.n_jobs)
-        _, is_xp = get_namespace(X, y)
+        xp_in, is_xp = get_namespace(X, y)
+        X_dev = getattr(X, "device", None) if is_xp else None
         if is_xp:  # fitted on the host: the fit is a handful of transforms
-            X, y = to_numpy(X), to_numpy(y)
+            X, y = _host(X), _host(y)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         n, d = X.shape
         self._y_1d = y.ndim == 1
@@ -141,7 +142,35 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                                                 if k.endswith("_") or k.startswith("_")})
         vars(self).update(best[1])
         self.decay_ = self._r
+        self._pack(xp_in if is_xp else None, X_dev)
         return self
+
+    def _pack(self, xp=None, device=None):
+        """Keep the NumPy state the kernels use in one private dict (``_np``): private arrays
+        live only there, public ones are also attributes (in the input's namespace and device
+        after a fit on Array API input)."""
+        kw = {"device": device} if device is not None else {}
+        store = dict(self.__dict__.get("_np") or {})
+        for k, v in list(vars(self).items()):
+            if isinstance(v, np.ndarray):
+                store[k] = v
+                if not k.endswith("_"):
+                    delattr(self, k)
+                elif xp is not None:
+                    setattr(self, k, xp.asarray(v, **kw))
+        self._np = store
+
+    def __getattr__(self, name):
+        store = self.__dict__.get("_np")
+        if store is not None and name in store:
+            return store[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _pub(self, name):
+        store = self.__dict__.get("_np")
+        if store is not None and name in store:
+            return store[name]
+        return getattr(self, name)
 
     def _fit_one(self, fast, T, Yn, w0, n):
         if fast is None:
@@ -418,23 +447,24 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         nj = effective_n_jobs(self.n_jobs)
         block = int(min(self.batch_size, max(1, self._XtrT.shape[1])))
         fn = K.dsi_predict if self._net else K.si_predict
-        fn(nj, xt, self._XtrT, self.weights_, self._pcoef, *self._kargs(), block, out)
+        fn(nj, xt, self._XtrT, self._pub("weights_"), self._pcoef, *self._kargs(), block, out)
         return out
 
     def _var_latent(self, xt):
         n = self._XtrT.shape[1]
         m = xt.shape[0]
-        prior = self.scale_ * float(np.prod(1.0 + self.weights_ * self._factor_at_zero()))
+        w = self._pub("weights_")
+        prior = self.scale_ * float(np.prod(1.0 + w * self._factor_at_zero()))
         var = np.full(m, prior)
         if n == 0:
             return var
         for sl in row_chunks(m, n, budget=1 << 22):
             r = np.empty((sl.stop - sl.start, n))
-            self._cross(xt[sl], self.weights_, r)
+            self._cross(xt[sl], self._pub("weights_"), r)
             r *= self.scale_
             if self.fast_path_:
                 rh = self._fwd(r)
-                quad = np.sum(np.abs(rh) ** 2 / self.eigenvalues_, axis=1)
+                quad = np.sum(np.abs(rh) ** 2 / self._pub("eigenvalues_"), axis=1)
             else:
                 quad = np.sum(r * scipy.linalg.cho_solve(self._chol, r.T).T, axis=1)
             var[sl] -= quad
@@ -485,7 +515,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         """Array API path: whole-array operations of ``X``'s namespace, chunk by chunk."""
         from .. import fft as sfft
 
-        Xn = to_numpy(X)
+        Xn = _host(X)
         validate_data(self, Xn, reset=False, dtype=np.float64)  # checks only
         dev = getattr(X, "device", None)
         kw = {"device": dev} if dev is not None else {}
@@ -509,13 +539,13 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         else:
             t = Xx
         Xtr = xp.asarray(self._Xtr, **kw)
-        w = self.weights_
+        w = self._pub("weights_")
         coef = xp.asarray(self._pcoef, **kw)
         m = t.shape[0]
         n = Xtr.shape[0]
         means, sds = [], []
         prior = self.scale_ * float(np.prod(1.0 + w * self._factor_at_zero()))
-        lam = xp.asarray(self.eigenvalues_, **kw) if self.fast_path_ else None
+        lam = xp.asarray(self._pub("eigenvalues_"), **kw) if self.fast_path_ else None
         for sl in row_chunks(m, max(n, 1), budget=1 << 21):
             tc = t[sl.start:sl.stop, :]
             R = xp.ones((tc.shape[0], n), dtype=xp.float64, **kw)
@@ -526,7 +556,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                     f = _dsi_factor_xp(xp, ti[:, j:j + 1] ^ Xtr[None, :, j], self.smoothness)
                 else:
                     f = _si_factor_xp(xp, tc[:, j:j + 1] - Xtr[None, :, j], *self._kargs())
-                R = R * (1.0 + w[j] * f)
+                R = R * (1.0 + float(w[j]) * f)
             means.append(R @ coef)
             if return_std:
                 r = R * self.scale_
@@ -534,7 +564,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                     rh = sfft.fwht(r, axis=-1) if self._net else sfft.fftbr(r, axis=-1)
                     quad = xp.sum(xp.abs(rh) ** 2 / lam, axis=1)
                 else:
-                    rn = to_numpy(r)
+                    rn = _host(r)
                     quad = xp.asarray(np.sum(rn * scipy.linalg.cho_solve(
                         self._chol, rn.T).T, axis=1), **kw)
                 sds.append(xp.sqrt(xp.clip(prior - quad, 0.0, None)))
@@ -568,10 +598,10 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("integrate() needs X in the unit cube or a design with a box")
         vol = float(np.prod(des.u_bounds - des.l_bounds))
         s = self.scale_
-        mean_lat = s * np.sum(self.dual_coef_, axis=0)
+        mean_lat = s * np.sum(self._pub("dual_coef_"), axis=0)
         n = self._Xtr.shape[0]
         if self.fast_path_:
-            quad = s * s * n / self.eigenvalues_[0]
+            quad = s * s * n / self._pub("eigenvalues_")[0]
         else:
             one = np.ones(n)
             quad = s * s * float(one @ scipy.linalg.cho_solve(self._chol, one)) if n else 0.0
@@ -587,9 +617,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         """Leave-one-out residuals ``y_i - E[y_i | y_{-i}]`` at the training points (in the
         order of the training rows), on the original scale of ``y``."""
         check_is_fitted(self)
-        a = self.dual_coef_
+        a = self._pub("dual_coef_")
         if self.fast_path_:
-            diag = np.full(a.shape[0], np.mean(1.0 / self.eigenvalues_))
+            diag = np.full(a.shape[0], np.mean(1.0 / self._pub("eigenvalues_")))
         else:
             diag = np.diag(scipy.linalg.cho_solve(self._chol, np.eye(a.shape[0])))
         r = a / diag[:, None] * self._y_mul
@@ -632,7 +662,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         phi_new = self._factors(E_new)
         Yn = ((Y - self._y_off) / self._y_mul)[order_new]
         Yh = self._double(self._Yh, self._fwd(Yn.T))
-        w = self.weights_
+        w = self._pub("weights_")
         col_new = np.empty(n)
         K.product_columns(phi_new, w, col_new, np.empty((0, n)))
         Fc_old = self._fwd(self._col[None, :])
@@ -643,15 +673,29 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         self._col = np.concatenate([self._col, col_new])
         self._phi0 = np.vstack([self._phi0, phi_new])
         self._set_train(np.concatenate([self._Xtr, Xd_new]))
-        self.design_order_ = np.concatenate([self.design_order_, order_new + n])
+        self.design_order_ = np.concatenate([self._pub("design_order_"), order_new + n])
         self._Yh = Yh
         self._set_solution()
+        self._pack()
         return self
 
     def _inverse_order(self):
-        inv = np.empty_like(self.design_order_)
-        inv[self.design_order_] = np.arange(self.design_order_.size)
+        inv = np.empty_like(self._pub("design_order_"))
+        inv[self._pub("design_order_")] = np.arange(self._pub("design_order_").size)
         return inv
+
+
+def _host(a):
+    """``a`` as a NumPy array, from any device (``to_numpy``, else through the namespace's
+    own device transfer)."""
+    try:
+        return to_numpy(a)
+    except (RuntimeError, TypeError, ValueError):
+        from sklearn.utils._array_api import _convert_to_numpy
+
+        from .._backend import array_namespace
+
+        return _convert_to_numpy(a, array_namespace(a))
 
 
 def _dsi_zero(alpha):

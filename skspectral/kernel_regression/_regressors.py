@@ -20,6 +20,12 @@ _DOC_PARAMS = """
         used). ``None``: the shipped default generators on the unit cube, any shift.
     smoothness : int in {{1, 2, 3, 4}}, default=2
         Smoothness of the kernel.
+    decay : float in (0, 1), "auto" or None, default=None
+        Lattice only. When set, the analytic shift-invariant kernel
+        ``(1 - r**2) / (1 - 2 r cos(2 pi t) + r**2) - 1`` (Fourier coefficients ``r**|h|``)
+        replaces the Bernoulli one: exponentially decaying spectrum, for smooth (e.g.
+        periodized non-periodic) targets. ``"auto"`` picks ``r`` from a small grid by the
+        fitted criterion.
     weights : float or array-like of shape (n_features,), default=1.0
         Per-dimension weights ``w_j`` (initial values when ``objective`` is set).
     scale : float, default=1.0

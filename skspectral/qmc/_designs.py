@@ -36,7 +36,7 @@ _LATTICE_BITS = 32
 PERIODIZATIONS = (None, "tent", "baker", "cosine")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name):
     a = np.load(os.path.join(_DATA, name))
     a.setflags(write=False)

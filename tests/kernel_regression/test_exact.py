@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.linalg
 
 from skspectral.kernel_regression import (
     DenseFallbackWarning,
