@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+import sklearn
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -112,10 +113,11 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         self._validate_params()
         self._clear()
         check_n_jobs(self.n_jobs)
-        xp_in, is_xp = get_namespace(X, y)
+        xp_in, is_xp = get_namespace(X)
         X_dev = getattr(X, "device", None) if is_xp else None
-        if is_xp:  # fitted on the host: the fit is a handful of transforms
-            X, y = _host(X), _host(y)
+        if is_xp or not isinstance(y, np.ndarray):  # fitted on the host: a few transforms
+            X = _host(X) if is_xp else X
+            y = _host(y) if get_namespace(y)[1] else y
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         n, d = X.shape
         self._y_1d = y.ndim == 1
@@ -143,6 +145,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         vars(self).update(best[1])
         self.decay_ = self._r
         self._pack(xp_in if is_xp else None, X_dev)
+        self._fit_namespace = xp_in.__name__ if is_xp else None
         return self
 
     def _pack(self, xp=None, device=None):
@@ -499,6 +502,13 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         xp, is_xp = get_namespace(X)
+        fit_ns = getattr(self, "_fit_namespace", None)
+        if sklearn.get_config().get("array_api_dispatch", False) and (
+                xp.__name__ if is_xp else None) != fit_ns:
+            raise ValueError(
+                f"{type(self).__name__}.predict() inputs must use the same namespace as the "
+                f"fit: X is a {xp.__name__ if is_xp else 'numpy'} array, the regressor was "
+                f"fitted on {fit_ns or 'numpy'} arrays")
         if is_xp:
             return self._predict_xp(X, xp, return_std)
         X = validate_data(self, X, reset=False, dtype=np.float64)
@@ -538,7 +548,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             t = (Xx / c - a) / width
         else:
             t = Xx
-        Xtr = xp.asarray(self._Xtr, **kw)
+        Xtr = xp.asarray(self._Xtr.astype(np.int64) if self._net else self._Xtr, **kw)
         w = self._pub("weights_")
         coef = xp.asarray(self._pcoef, **kw)
         m = t.shape[0]
@@ -550,7 +560,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             tc = t[sl.start:sl.stop, :]
             R = xp.ones((tc.shape[0], n), dtype=xp.float64, **kw)
             if self._net:
-                ti = xp.astype(xp.floor(xp.clip(tc * 2.0**32, 0, 2.0**32 - 1)), xp.uint64)
+                ti = xp.astype(xp.floor(xp.clip(tc * 2.0**32, 0, 2.0**32 - 1)), xp.int64)
             for j in range(t.shape[1]):
                 if self._net:
                     f = _dsi_factor_xp(xp, ti[:, j:j + 1] ^ Xtr[None, :, j], self.smoothness)
@@ -721,22 +731,24 @@ def _si_factor_xp(xp, t, alpha, r):
 
 
 def _dsi_factor_xp(xp, t, alpha):
-    one = xp.asarray(1, dtype=xp.uint64)
+    """On int64 arrays holding 32-bit integers (unsigned shifts are missing in some
+    namespaces)."""
+    one = 1
     if alpha == 1:
         h = t
         for s in (1, 2, 4, 8, 16):
-            h = h | (h >> xp.asarray(s, dtype=xp.uint64))
+            h = h | (h >> s)
         h = h - (h >> one)
         return 1.0 - 3.0 * xp.astype(h, xp.float64) * 2.0**-32
-    hs = [xp.ones(t.shape, dtype=xp.float64) for _ in range(alpha + 1)]
+    hs = [xp.ones_like(t, dtype=xp.float64) for _ in range(alpha + 1)]
     q = 1.0
     for j in range(1, 61):
         q *= 0.25
         if j <= 32:
-            bit = (t >> xp.asarray(32 - j, dtype=xp.uint64)) & one
+            bit = (t >> (32 - j)) & one
             s = 1.0 - 2.0 * xp.astype(bit, xp.float64)
         else:
-            s = xp.ones(t.shape, dtype=xp.float64)
+            s = xp.ones_like(t, dtype=xp.float64)
         for r in range(alpha, 0, -1):
             hs[r] = hs[r] + q * s * hs[r - 1]
         hs[0] = hs[0] * (1.0 + s)

@@ -33,6 +33,15 @@ SI_CONST = (
     _TWO_PI**6 / 720.0,
     -(_TWO_PI**8) / 40320.0,
 )
+SI_CONST_ARR = np.array(SI_CONST)
+# b_alpha(u) of the Bernoulli polynomials B_2a(t) in u = t (1 - t), coefficients of u**k
+BERN_U = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [1.0 / 6.0, -1.0, 0.0, 0.0, 0.0],
+    [-1.0 / 30.0, 0.0, 1.0, 0.0, 0.0],
+    [1.0 / 42.0, 0.0, -0.5, -1.0, 0.0],
+    [-1.0 / 30.0, 0.0, 2.0 / 3.0, 4.0 / 3.0, 1.0],
+])
 _NET_SCALE = 2.0**-32
 _DSI_DIGITS = 60  # digits of the recursion: the tail beyond is below 2**-60 relative
 
@@ -147,18 +156,44 @@ def product_columns(phi, w, out, grad):
                 suf *= 1.0 + w[j] * phi[i, j]
 
 
-@threaded_kernel(fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True)
+def _si_dim_update(prod, row, a, q0, q1, q2, q3, q4):
+    """``prod[i] *= sum_k q_k u_i**k`` with ``u_i = |a - row[i]| (1 - |a - row[i]|)``."""
+    for i in range(prod.shape[0]):
+        s = abs(a - row[i])
+        u = s - s * s
+        prod[i] *= (((q4 * u + q3) * u + q2) * u + q1) * u + q0
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _an_dim_update(prod, row, a, wj, r):
+    for i in range(prod.shape[0]):
+        prod[i] *= 1.0 + wj * ((1.0 - r * r) / (
+            1.0 - 2.0 * r * math.cos(6.283185307179586 * (a - row[i])) + r * r) - 1.0)
+
+
+@threaded_kernel()
 def si_predict(xt, xtr, w, coef, alpha, r, block, out):
     """``out[p, k] = sum_i coef[i, k] prod_j (1 + w_j phi(xt[p, j] - xtr[j, i]))``.
 
-    ``xtr`` is the training design transposed (``(d, n)``, contiguous over points so the inner
-    loop vectorizes); training points are visited in blocks of ``block`` that stay in cache
-    while a thread runs its test points over them.
+    Points in ``[0, 1)``. ``xtr`` is the training design transposed (``(d, n)``, contiguous
+    over points so the inner loop vectorizes); training points are visited in blocks of
+    ``block`` that stay in cache while a thread runs its 16 test points over them; the
+    Bernoulli factor is one branch-free Horner polynomial per point and dimension
+    (:func:`si_poly`, ``alpha >= 1``), the analytic one (``alpha == 0``) a cosine.
     """
     m = xt.shape[0]
     d = xtr.shape[0]
     n = xtr.shape[1]
     nk = coef.shape[1]
+    q = np.zeros((d, 5))
+    if alpha > 0:
+        for j in range(d):
+            q[j, 0] = 1.0
+        for j in range(d):
+            c = SI_CONST_ARR[alpha] * w[j]
+            for k in range(5):
+                q[j, k] += c * BERN_U[alpha, k]
     ntb = (m + 15) // 16
     for tb in prange(ntb):
         p0 = tb * 16
@@ -168,19 +203,19 @@ def si_predict(xt, xtr, w, coef, alpha, r, block, out):
         for b0 in range(0, n, block):
             b1 = min(n, b0 + block)
             nb = b1 - b0
+            pv = prod[:nb]
             for p in range(p0, p1):
-                for i in range(nb):
-                    prod[i] = 1.0
+                pv[:] = 1.0
                 for j in range(d):
-                    a = xt[p, j]
-                    wj = w[j]
-                    row = xtr[j]
-                    for i in range(nb):
-                        prod[i] *= 1.0 + wj * si_factor(a - row[b0 + i], alpha, r)
+                    if alpha > 0:
+                        _si_dim_update(pv, xtr[j, b0:b1], xt[p, j], q[j, 0], q[j, 1], q[j, 2],
+                                       q[j, 3], q[j, 4])
+                    else:
+                        _an_dim_update(pv, xtr[j, b0:b1], xt[p, j], w[j], r)
                 for k in range(nk):
                     s = 0.0
                     for i in range(nb):
-                        s += prod[i] * coef[b0 + i, k]
+                        s += pv[i] * coef[b0 + i, k]
                     acc[p - p0, k] += s
         for p in range(p0, p1):
             for k in range(nk):
@@ -222,19 +257,26 @@ def dsi_predict(xt, xtr, w, coef, alpha, r, block, out):
                 out[p, k] = acc[p - p0, k]
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel()
 def si_cross(xt, xtr, w, alpha, r, out):
-    """``out[p, i] = prod_j (1 + w_j phi(xt[p, j] - xtr[j, i]))`` (a chunk of cross kernels)."""
+    """``out[p, i] = prod_j (1 + w_j phi(xt[p, j] - xtr[j, i]))`` (points in ``[0, 1)``)."""
     d = xtr.shape[0]
-    n = xtr.shape[1]
-    for p in prange(xt.shape[0]):
-        for i in range(n):
-            out[p, i] = 1.0
+    q = np.zeros((d, 5))
+    if alpha > 0:
         for j in range(d):
-            a = xt[p, j]
-            wj = w[j]
-            for i in range(n):
-                out[p, i] *= 1.0 + wj * si_factor(a - xtr[j, i], alpha, r)
+            q[j, 0] = 1.0
+            c = SI_CONST_ARR[alpha] * w[j]
+            for k in range(5):
+                q[j, k] += c * BERN_U[alpha, k]
+    for p in prange(xt.shape[0]):
+        row_out = out[p]
+        row_out[:] = 1.0
+        for j in range(d):
+            if alpha > 0:
+                _si_dim_update(row_out, xtr[j], xt[p, j], q[j, 0], q[j, 1], q[j, 2], q[j, 3],
+                               q[j, 4])
+            else:
+                _an_dim_update(row_out, xtr[j], xt[p, j], w[j], r)
 
 
 @threaded_kernel()

@@ -118,7 +118,8 @@ class LatticeKernelRegressor(_SpectralKernelRegressor):
         return sfft.fftbr_double(a, b, axis=-1)
 
     def _coords(self, U):
-        return np.ascontiguousarray(U, dtype=np.float64)
+        U = np.asarray(U, dtype=np.float64)
+        return np.ascontiguousarray(U - np.floor(U))  # on the torus, in [0, 1)
 
     def _factors(self, E):
         phi = np.empty(E.shape)

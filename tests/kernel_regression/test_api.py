@@ -126,7 +126,10 @@ def test_array_api_predict_matches_numpy(cls, D):
     Xt = np.random.default_rng(0).random((20, 2))
     ref_m, ref_s = reg.predict(Xt, return_std=True)
     with sklearn.config_context(array_api_dispatch=True):
-        m, s = reg.predict(xp.asarray(Xt), return_std=True)
+        reg_xp = cls(smoothness=1).fit(xp.asarray(X), xp.asarray(_f(X)))
+        m, s = reg_xp.predict(xp.asarray(Xt), return_std=True)
+        with pytest.raises(ValueError, match="namespace"):
+            reg.predict(xp.asarray(Xt))
     assert type(m).__module__.startswith("array_api_strict")
     np.testing.assert_allclose(np.asarray(m), ref_m, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.asarray(s), ref_s, rtol=1e-7, atol=1e-10)
@@ -134,8 +137,9 @@ def test_array_api_predict_matches_numpy(cls, D):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DenseFallbackWarning)
         dense = cls(smoothness=1).fit(X[:50], _f(X[:50]))
-    with sklearn.config_context(array_api_dispatch=True):
-        m = dense.predict(xp.asarray(Xt))
+        with sklearn.config_context(array_api_dispatch=True):
+            dense_xp = cls(smoothness=1).fit(xp.asarray(X[:50]), xp.asarray(_f(X[:50])))
+            m = dense_xp.predict(xp.asarray(Xt))
     np.testing.assert_allclose(np.asarray(m), dense.predict(Xt), rtol=1e-10, atol=1e-12)
 
 
