@@ -18,7 +18,7 @@ _DOC_PARAMS = """
     design : {design} or None, default=None
         The design ``X`` was sampled from (its generators, shift, box and periodization are
         used). ``None``: the shipped default generators on the unit cube, any shift.
-    smoothness : int in {{1, 2, 3, 4}}, default=2
+    smoothness : int in {{1, 2, 3, 4}}, default={default}
         Smoothness of the kernel.
     decay : float in (0, 1), "auto" or None, default=None
         Lattice only. When set, the analytic shift-invariant kernel
@@ -85,7 +85,7 @@ class LatticeKernelRegressor(_SpectralKernelRegressor):
     cubature using lattice sampling", Stat. Comput. 29, 2019; Sorokin et al., arXiv
     2502.14256). Other inputs get the same model by dense Cholesky.
 """
-        + _DOC_PARAMS.format(design="Lattice")
+        + _DOC_PARAMS.format(design="Lattice", default=2)
         + """
     Examples
     --------
@@ -207,7 +207,7 @@ class DigitalNetKernelRegressor(_SpectralKernelRegressor):
     (Jagadeeswaran and Hickernell, "Fast automatic Bayesian cubature using Sobol' sampling",
     2022; Dick, "Walsh spaces containing smooth functions...", SIAM J. Numer. Anal. 46, 2008).
 """
-        + _DOC_PARAMS.format(design="DigitalNet")
+        + _DOC_PARAMS.format(design="DigitalNet", default=1)
         + """
     Examples
     --------
@@ -226,6 +226,16 @@ class DigitalNetKernelRegressor(_SpectralKernelRegressor):
 
     _design_class = DigitalNet
     _net = True
+
+    def __init__(self, *, design=None, smoothness=1, decay=None, weights=1.0, scale=1.0,
+                 nugget=1e-10, learn_nugget=False, objective="mle", max_iter=200,
+                 max_dense=4096, tol=1e-8, normalize_y=True, batch_size=1024, n_jobs=None,
+                 verbose=0):
+        super().__init__(design=design, smoothness=smoothness, decay=decay, weights=weights,
+                         scale=scale, nugget=nugget, learn_nugget=learn_nugget,
+                         objective=objective, max_iter=max_iter, max_dense=max_dense, tol=tol,
+                         normalize_y=normalize_y, batch_size=batch_size, n_jobs=n_jobs,
+                         verbose=verbose)
 
     def _fwd(self, v):
         return sfft.fwht(np.ascontiguousarray(v, dtype=np.float64), axis=-1,
