@@ -287,7 +287,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             res = scipy.optimize.minimize(f, theta0, jac=True, method="L-BFGS-B",
                                           bounds=self._bounds(d),
                                           options={"maxiter": int(self.max_iter)})
-            self.n_iter_ = int(res.nit)
+            self.n_iter_ = max(int(res.nit), 1)  # one pass of the criterion at least
         except KeyboardInterrupt:  # keep the best state reached
             pass
         return best["x"], best["f"]
