@@ -37,8 +37,10 @@ X = load_tweet_embeddings()
 print(X.shape, X.dtype)
 
 methods = {
-    "FFT magnitude (paper)": lambda k, s: FFTEmbeddingReducer(k),
-    "FFT magnitude, energy": lambda k, s: FFTEmbeddingReducer(k, select="energy"),
+    "FFT magnitude (paper)": lambda k, s: FFTEmbeddingReducer(k, mode="magnitude"),
+    "FFT magnitude, energy": lambda k, s: FFTEmbeddingReducer(
+        k, mode="magnitude", select="energy"
+    ),
     "FFT fourier": lambda k, s: FFTEmbeddingReducer(k, mode="fourier"),
     "FFT dct, energy": lambda k, s: FFTEmbeddingReducer(k, mode="dct", select="energy"),
     "SRHT (Hadamard)": lambda k, s: SubsampledRandomizedHadamard(k, random_state=s),

@@ -6,15 +6,48 @@ demo    run every estimator on bundled real data beside its scikit-learn baselin
         results table and write a PNG (offline, about a minute on 2 cores)
 info    versions, thread counts and the list of estimators
 reduce  reduce the dimension of embedding vectors stored in a ``.npy`` file
+
+Every error a user can cause (a bad argument, an unreadable or unsuitable input, an output that
+cannot be written) ends in a one-line message on stderr and exit status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from skspectral import __version__
+
 EXIT_USAGE = 2
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a .npz is a zip archive (empty one: the second)
+_SEED_MAX = 2**32 - 1
+
+
+class _InputError(Exception):
+    """A problem with what the user gave; reported in one line, exit status 2."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= _SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {value}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,6 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="skspectral",
         description="Fast spectral (Fourier / Walsh-Hadamard) estimators with a scikit-learn API.",
     )
+    parser.add_argument("--version", action="version", version=f"skspectral {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{demo,info,reduce}", parser_class=_Parser)
 
     demo = sub.add_parser(
@@ -49,12 +83,22 @@ def _build_parser() -> argparse.ArgumentParser:
     reduce = sub.add_parser(
         "reduce",
         help="reduce embedding vectors in a .npy file",
-        description="Reduce the dimension of the rows of a 2-D .npy array of embeddings and "
-        "write the result as .npy.",
+        description="Reduce the dimension of the rows of a 2-D numeric .npy array of embeddings "
+        "and write the result in .npy format to exactly the output path given (no suffix is "
+        "added). The input is read without unpickling; the output folder must exist.",
     )
     reduce.add_argument("input", help="input .npy file, shape (n_samples, n_features)")
-    reduce.add_argument("output", help="output .npy file")
-    reduce.add_argument("-k", "--n-components", type=int, required=True, help="output dimension")
+    reduce.add_argument("output", help="output file, written in .npy format under this very name")
+    reduce.add_argument(
+        "-k",
+        "--n-components",
+        type=_positive_int,
+        required=True,
+        metavar="K",
+        help="output dimension, at least 1 and at most what the method allows for the input "
+        "(srht: n_features padded to a power of two; fft-magnitude: n_features // 2 + 1; "
+        "fft-fourier, fft-dct: n_features)",
+    )
     reduce.add_argument(
         "--method",
         choices=["srht", "fft-magnitude", "fft-fourier", "fft-dct"],
@@ -62,8 +106,19 @@ def _build_parser() -> argparse.ArgumentParser:
         help="srht: subsampled randomized Hadamard transform (default); fft-*: "
         "FFTEmbeddingReducer in that mode",
     )
-    reduce.add_argument("--random-state", type=int, default=0)
+    reduce.add_argument(
+        "--random-state",
+        type=_seed,
+        default=0,
+        help="seed of the random map, 0 to 2**32 - 1 (srht only; default: %(default)s)",
+    )
     reduce.add_argument("--normalize", action="store_true", help="unit-normalize the outputs")
+    reduce.add_argument(
+        "--force",
+        action="store_true",
+        help="allow the output to be the input file itself (same path, symlink or hard link) "
+        "and overwrite it; refused without this flag",
+    )
     return parser
 
 
@@ -86,23 +141,126 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _check_output(path: str) -> Path:
+    """The output path, refused if it names a folder or lies in a folder that does not exist."""
+    out = Path(path)
+    if out.is_dir():
+        raise _InputError(f"output {path!r} is a folder; give a file name")
+    parent = out.parent
+    if not parent.exists():
+        raise _InputError(f"cannot write {path!r}: the folder {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise _InputError(f"cannot write {path!r}: {str(parent)!r} is not a folder")
+    return out
+
+
 def _load_npy(path: str):
+    """A 2-D, non-empty, finite numeric array from a ``.npy`` file; never unpickles."""
     import numpy as np
 
     p = Path(path)
-    if not p.is_file():
+    if p.is_dir():
+        raise _InputError(f"input {path!r} is a folder, not a .npy file")
+    if not p.exists():
         raise _InputError(f"cannot read input file {path!r}: no such file")
     try:
-        X = np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise _InputError(f"cannot read input file {path!r} as a .npy array: {exc}") from exc
-    if X.ndim != 2:
-        raise _InputError(f"input {path!r} must be a 2-D array, got shape {X.shape}")
+        with open(p, "rb") as fh:
+            head = fh.read(len(_NPY_MAGIC))
+            if head[:4] in _ZIP_MAGICS:
+                raise _InputError(
+                    f"input {path!r} is a .npz archive (zip), not a .npy file; save the "
+                    "array to reduce with numpy.save and pass that file"
+                )
+            if head != _NPY_MAGIC:
+                raise _InputError(
+                    f"input {path!r} is not a NumPy .npy file (it does not begin with the "
+                    ".npy magic string)"
+                )
+            fh.seek(0)
+            try:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:  # 2.0 and 3.0 share the header layout
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            except (ValueError, EOFError) as exc:
+                raise _InputError(f"input {path!r} has a damaged .npy header: {exc}") from None
+            _check_header(path, shape, dtype)
+            fh.seek(0)
+            try:
+                X = np.load(fh, allow_pickle=False)
+            except (ValueError, EOFError) as exc:
+                raise _InputError(f"cannot read input file {path!r}: {exc}") from None
+            except MemoryError:
+                raise _InputError(
+                    f"input {path!r}, shape {shape}, does not fit in memory"
+                ) from None
+    except OSError as exc:
+        raise _InputError(f"cannot read input file {path!r}: {exc.strerror or exc}") from None
+    if X.dtype.kind == "f":
+        n_nan = int(np.count_nonzero(np.isnan(X)))
+        n_inf = int(np.count_nonzero(np.isinf(X)))
+        if n_nan or n_inf:
+            raise _InputError(
+                f"input {path!r} holds {n_nan} NaN and {n_inf} infinite value(s); "
+                "every value must be finite"
+            )
     return X
 
 
-class _InputError(Exception):
-    pass
+def _check_header(path: str, shape, dtype) -> None:
+    if dtype.hasobject:
+        raise _InputError(
+            f"input {path!r} holds Python objects (dtype {dtype}); only numeric arrays are read"
+        )
+    if dtype.kind == "c":
+        raise _InputError(f"input {path!r} is complex ({dtype}); only real numbers are supported")
+    if dtype.kind not in "biuf":
+        raise _InputError(
+            f"input {path!r} is not numeric (dtype {dtype}); save a float or integer array"
+        )
+    if len(shape) != 2:
+        raise _InputError(
+            f"input {path!r} must be a 2-D array (n_samples, n_features), got shape {shape}"
+        )
+    if 0 in shape:
+        raise _InputError(f"input {path!r} is empty: shape {shape}")
+
+
+def _same_file(a: str, b: Path) -> bool:
+    if not b.exists():
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == b.resolve()
+
+
+def _write_npy(out: Path, Y, replace: bool) -> None:
+    """``numpy.save`` into exactly ``out``.
+
+    Over the input (``replace``), through a temporary file and a rename, so that a failed write
+    leaves the input whole; a symlink keeps pointing at the (new) data, a hard link to the input
+    becomes a file of its own.
+    """
+    import numpy as np
+
+    try:
+        if not replace:
+            with open(out, "wb") as fh:
+                np.save(fh, Y, allow_pickle=False)
+            return
+        target = out.resolve()  # a symlink stays a symlink; its target gets the new data
+        tmp = target.with_name(f".{target.name}.skspectral-tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.save(fh, Y, allow_pickle=False)
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise _InputError(f"cannot write {str(out)!r}: {exc.strerror or exc}") from None
 
 
 def _cmd_reduce(args) -> int:
@@ -110,24 +268,42 @@ def _cmd_reduce(args) -> int:
 
     from skspectral.random_projection import FFTEmbeddingReducer, SubsampledRandomizedHadamard
 
+    out = _check_output(args.output)
+    overwrite_input = _same_file(args.input, out) if Path(args.input).is_file() else False
+    if overwrite_input and not args.force:
+        raise _InputError(
+            f"output {args.output!r} is the input file {args.input!r}; refusing to overwrite it "
+            "(give another output, or --force to replace the input)"
+        )
     X = _load_npy(args.input)
+    k = args.n_components
     if args.method == "srht":
         est = SubsampledRandomizedHadamard(
-            n_components=args.n_components,
-            random_state=args.random_state,
-            normalize=args.normalize,
+            n_components=k, random_state=args.random_state, normalize=args.normalize
         )
     else:
         est = FFTEmbeddingReducer(
-            n_components=args.n_components,
-            mode=args.method.removeprefix("fft-"),
-            normalize=args.normalize,
+            n_components=k, mode=args.method.removeprefix("fft-"), normalize=args.normalize
+        )
+    # the estimator's own bound (its hook), so that the message names -k and the method; any
+    # other refusal by the estimator still ends below as a one-line ValueError message
+    limit_of = getattr(est, "_limit", None)
+    limit, why = limit_of(X.shape[1]) if limit_of is not None else (None, "")
+    if limit is not None and k > limit:
+        raise _InputError(
+            f"-k {k} is too large for --method {args.method} on {X.shape[1]} features: "
+            f"at most {limit} ({why})"
         )
     try:
         Y = est.fit_transform(X)
     except ValueError as exc:
-        raise _InputError(str(exc)) from exc
-    np.save(args.output, Y)
+        raise _InputError(f"{type(est).__name__} failed: {exc}") from None
+    if not np.all(np.isfinite(Y)):
+        raise _InputError(
+            f"the reduced array holds NaN or infinity (input values too large for --method "
+            f"{args.method}?); nothing written"
+        )
+    _write_npy(out, Y, replace=overwrite_input)
     print(f"{args.input}: {X.shape} -> {args.output}: {Y.shape} {Y.dtype} ({type(est).__name__})")
     return 0
 
@@ -135,6 +311,8 @@ def _cmd_reduce(args) -> int:
 def _cmd_demo(args) -> int:
     from skspectral._demo import run_demo
 
+    if not args.no_plot:
+        _check_output(args.output)
     run_demo(output=None if args.no_plot else args.output, quick=args.quick)
     return 0
 

@@ -1,7 +1,8 @@
 """Array backend, dtype policy and thread control: decided here, once, for every estimator.
 
-* **Namespace.** Estimators compute with NumPy by default. When scikit-learn's Array API dispatch
-  is on (``sklearn.config_context(array_api_dispatch=True)``) and the input is a CuPy (or another
+* **Namespace.** Estimators compute with NumPy by default. Those whose tags say
+  ``array_api_support`` follow scikit-learn's Array API dispatch: when it is on
+  (``sklearn.config_context(array_api_dispatch=True)``) and the input is a CuPy (or another
   Array API) array, :func:`get_namespace` returns that array's namespace so the computation stays
   on its device, and outputs are of the input's kind.
 * **Dtypes.** float32 and float64 are preserved; everything else (ints, bools, float16) is
@@ -25,6 +26,57 @@ import numpy as np
 
 # The floating dtypes estimators compute in (first is the default), for ``validate_data(dtype=)``.
 FLOAT_DTYPES = [np.float64, np.float32]
+
+
+def native_byte_order(X):
+    """``X`` in native byte order when it is a NumPy array stored the other way round (data
+    read from a big-endian file), so that its precision survives ``validate_data(dtype=...)``,
+    which would otherwise turn a big-endian float32 into float64. Anything else as it is."""
+    if isinstance(X, np.ndarray) and not X.dtype.isnative:
+        return X.astype(X.dtype.newbyteorder("="))
+    return X
+
+
+def float_dtypes(xp=np) -> list:
+    """:data:`FLOAT_DTYPES` in namespace ``xp`` (what ``validate_data(dtype=...)`` takes for
+    arrays of that namespace under Array API dispatch)."""
+    if xp is np:
+        return FLOAT_DTYPES
+    return [xp.float64, xp.float32]
+
+
+def device_of(a):
+    """The device of array ``a`` (``"cpu"`` for NumPy arrays)."""
+    if isinstance(a, np.ndarray):
+        return "cpu"
+    try:
+        import array_api_compat
+    except ImportError:
+        from sklearn.externals import array_api_compat
+    return array_api_compat.device(a)
+
+
+def check_same_namespace(X, estimator, *, attribute: str, method: str) -> None:
+    """Raise a ValueError when ``X`` is not of the namespace and device that ``estimator`` was
+    fitted on (judged by its fitted array ``attribute``), under Array API dispatch.
+
+    A model fitted on a GPU array transforms GPU arrays; mixing namespaces is refused with a
+    message that says what to convert, never silently copied.
+    """
+    import sklearn
+
+    if not sklearn.get_config().get("array_api_dispatch", False):
+        return
+    fitted = getattr(estimator, attribute)
+    fx, x = array_namespace(fitted), array_namespace(X)
+    if fx is not x or device_of(fitted) != device_of(X):
+        name = type(estimator).__name__
+        raise ValueError(
+            f"Inputs passed to {name}.{method}() must use the same namespace and the same "
+            f"device as those passed to fit(): fitted on {fx.__name__} "
+            f"(device {device_of(fitted)}), got {x.__name__} (device {device_of(X)}); convert "
+            "the input, or refit"
+        )
 
 
 def get_namespace(*arrays):
@@ -57,29 +109,37 @@ def array_namespace(*arrays):
 
 
 def to_numpy(a):
-    """Return ``a`` as a NumPy array (copying from the device for CuPy arrays)."""
+    """Return ``a`` as a NumPy array (copying from the device for CuPy and other Array API
+    arrays that live off the host)."""
     if isinstance(a, np.ndarray):
         return a
     if hasattr(a, "get") and type(a).__module__.startswith("cupy"):
         return a.get()
-    return np.asarray(a)
+    try:
+        return np.asarray(a)
+    except (RuntimeError, TypeError, ValueError):
+        # another device: bring it to the namespace's default (host) device first
+        xp = array_namespace(a)
+        host = xp.__array_namespace_info__().default_device()
+        return np.asarray(xp.asarray(a, device=host, copy=True))
 
 
 def float_dtype(dtype) -> type:
     """The floating dtype an estimator computes in for input of ``dtype``.
 
-    float32 stays float32; float64 and every other dtype (integers, booleans, float16) give
-    float64.
+    float32 stays float32 (in either byte order); float64 and every other dtype (integers,
+    booleans, float16) give float64. The result is always in native byte order.
     """
-    return np.float32 if np.dtype(dtype) == np.float32 else np.float64
+    d = np.dtype(dtype)
+    return np.float32 if d.kind == "f" and d.itemsize == 4 else np.float64
 
 
 def complex_dtype(dtype) -> type:
-    """The complex dtype matching the precision of ``dtype`` (complex64 for float32)."""
+    """The complex dtype matching the precision of ``dtype`` (complex64 for float32 and
+    complex64, in either byte order; complex128 otherwise)."""
     d = np.dtype(dtype)
-    if d in (np.float32, np.complex64):
-        return np.complex64
-    return np.complex128
+    single = (d.kind == "f" and d.itemsize == 4) or (d.kind == "c" and d.itemsize == 8)
+    return np.complex64 if single else np.complex128
 
 
 def effective_n_jobs(n_jobs) -> int:

@@ -11,6 +11,10 @@
 * :func:`fftbr_double` / :func:`fwht_double`: the doubling ("butterfly") update, the transform of
   ``2n`` values from the transforms of its two halves in O(n), which lets a design grow from ``n``
   to ``2n`` points without redoing the transform.
+* :func:`convolve_grid` / :func:`grid_kernel`: the aperiodic convolution of values on an
+  equispaced 1-D or 2-D grid with a translation-invariant kernel, through a circulant embedding
+  of FFT-friendly size and real FFTs (the repulsive field of FFT-accelerated t-SNE, binned
+  kernel densities).
 
 All functions accept any leading batch shape, transform along ``axis``, preserve single precision
 (float32 in, float32 / complex64 out), and take ``workers`` with :mod:`scipy.fft`'s meaning.
@@ -36,15 +40,18 @@ import numpy as np
 import scipy.fft
 from numba import njit, prange
 
-from ._backend import complex_dtype, effective_n_jobs, float_dtype, numba_threads
+from ._backend import complex_dtype, effective_n_jobs, float_dtype, parallel_launch
 
 __all__ = [
+    "GridKernel",
     "bit_reversal_permutation",
+    "convolve_grid",
     "fftbr",
     "fftbr_double",
     "fwht",
     "fwht_double",
     "fwht_inplace",
+    "grid_kernel",
     "ifftbr",
 ]
 
@@ -369,12 +376,14 @@ def _log2_length(n: int, what: str = "length") -> int:
 
 
 def _as_float_array(x) -> np.ndarray:
+    """``x`` as a native-byte-order float32 / float64 / complex64 / complex128 array (the
+    precision follows the input's, whatever its byte order)."""
     x = np.asarray(x)
     if x.dtype.kind == "c":
-        return x if x.dtype in (np.complex64, np.complex128) else x.astype(np.complex128)
+        return x.astype(complex_dtype(x.dtype), copy=False)
     if x.dtype.kind not in "biuf":
         raise TypeError(f"expected a numeric array, got dtype {x.dtype}")
-    return x if x.dtype in (np.float32, np.float64) else x.astype(float_dtype(x.dtype))
+    return x.astype(float_dtype(x.dtype), copy=False)
 
 
 def _check_norm(norm):
@@ -429,7 +438,7 @@ def _fwht_2d_inplace(x2d: np.ndarray, scale: float, workers) -> None:
         # one thread asked for, or too small to gain from more: no call into the thread pool
         _fwht_rows_serial(x2d, scale)
         return
-    with numba_threads(workers) as n_threads:
+    with parallel_launch(workers) as n_threads:
         if x2d.shape[0] >= n_threads or x2d.shape[1] <= _BLOCK:
             _fwht_rows_kernel(x2d, scale)
         else:
@@ -762,8 +771,11 @@ def fftbr(x, axis=-1, *, workers=None):
     radical-inverse order), ``K @ y == ifftbr(lam * fftbr(y))`` with
     ``lam = sqrt(n) * fftbr(K[:, 0])``.
 
-    Lengths from ``2**13`` on use the four-step FFT, with the bit reversal folded into its
-    cache-sized passes (see the module's notes); a real input costs about half a complex one.
+    Up to ``2**12`` the input is gathered in bit-reversed order and transformed in one call;
+    from ``2**12`` to ``2**15`` it is split into four rows, whose twiddles and 4-point columns
+    are one numba pass; from ``2**16`` on, into about ``sqrt(n)`` rows (the four-step FFT), with
+    the bit reversal folded into its cache-sized passes (see ``_fftbr_rows``). A real input costs
+    about half a complex one.
 
     Parameters
     ----------
@@ -789,7 +801,16 @@ def fftbr(x, axis=-1, *, workers=None):
     """
     if type(x) is np.ndarray and x.ndim == 1:  # the short 1-D case, with the least overhead
         perm = _SHORT_PERMS.get(x.shape[0])
-        if perm is not None and x.dtype.type in _FFT_DTYPES and axis in (-1, 0):
+        if (
+            perm is not None
+            and x.dtype.type in _FFT_DTYPES
+            and x.dtype.isnative
+            and axis
+            in (
+                -1,
+                0,
+            )
+        ):
             # scipy.fft.fft(x[perm], n=None, axis=-1, norm="ortho", overwrite_x=True, workers)
             return scipy.fft.fft(x[perm], None, -1, "ortho", True, workers)
     return _fftbr_api(x, axis, workers, inverse=False)
@@ -823,7 +844,16 @@ def ifftbr(y, axis=-1, *, workers=None):
     """
     if type(y) is np.ndarray and y.ndim == 1:  # the short 1-D case, with the least overhead
         perm = _SHORT_PERMS.get(y.shape[0])
-        if perm is not None and y.dtype.type in _FFT_DTYPES and axis in (-1, 0):
+        if (
+            perm is not None
+            and y.dtype.type in _FFT_DTYPES
+            and y.dtype.isnative
+            and axis
+            in (
+                -1,
+                0,
+            )
+        ):
             return scipy.fft.ifft(y, None, -1, "ortho", False, workers)[perm]
     return _fftbr_api(y, axis, workers, inverse=True)
 
@@ -882,15 +912,220 @@ def _double(y1, y2, axis, kind):
 
 
 # --------------------------------------------------------------------------------------------
+# Convolution on a grid with a translation-invariant kernel (circulant embedding, real FFTs)
+# --------------------------------------------------------------------------------------------
+
+
+class GridKernel:
+    """A translation-invariant kernel on an equispaced 1-D or 2-D grid, ready to convolve.
+
+    Made by :func:`grid_kernel`; holds the real FFT of the kernel's values embedded in a
+    circulant of FFT-friendly size (``fft_shape``), so that repeated convolutions on grids of
+    the same ``shape`` pay for the kernel once. Attributes: ``shape``, ``spacing``,
+    ``fft_shape``, ``ndim``, ``dtype`` and ``spectrum`` (real when the kernel is even).
+    """
+
+    __slots__ = ("dtype", "fft_shape", "ndim", "shape", "spacing", "spectrum")
+
+    def __init__(self, shape, spacing, fft_shape, spectrum, dtype):
+        self.shape = shape
+        self.spacing = spacing
+        self.fft_shape = fft_shape
+        self.ndim = len(shape)
+        self.spectrum = spectrum
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return (
+            f"GridKernel(shape={self.shape}, spacing={self.spacing}, fft_shape={self.fft_shape}, "
+            f"dtype={np.dtype(self.dtype).name})"
+        )
+
+
+def _grid_shape(shape) -> tuple:
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    if len(shape) not in (1, 2):
+        raise ValueError(f"grids are 1-D or 2-D, got shape {shape}")
+    out = []
+    for n in shape:
+        if int(n) != n or n < 1:
+            raise ValueError(f"grid sizes must be positive integers, got shape {shape}")
+        out.append(int(n))
+    return tuple(out)
+
+
+def _grid_spacing(spacing, ndim: int) -> tuple:
+    h = np.broadcast_to(np.asarray(spacing, dtype=np.float64), (ndim,))
+    if not (np.all(np.isfinite(h)) and np.all(h > 0)):
+        raise ValueError(f"spacing must be positive and finite, got {spacing!r}")
+    return tuple(float(v) for v in h)
+
+
+def grid_kernel(kernel, shape, spacing=1.0, *, dtype=np.float64):
+    """Precompute a translation-invariant kernel for :func:`convolve_grid` on grids of ``shape``.
+
+    Parameters
+    ----------
+    kernel : callable
+        ``kernel(*offsets)`` with one float64 array of offsets per grid axis (broadcast against
+        each other), returning the kernel's values there, e.g. ``lambda dx, dy: 1 / (1 + dx**2 +
+        dy**2)``. It is evaluated at the offsets ``(i - j) * spacing`` that a grid of ``shape``
+        has, once.
+    shape : int or tuple of one or two ints
+        Number of grid points per axis.
+    spacing : float or tuple of floats, default=1.0
+        Distance between neighbouring grid points, per axis.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Precision of the convolutions that will use it.
+
+    Returns
+    -------
+    GridKernel
+        The kernel's spectrum on a circulant of ``next_fast_len(2 n - 1)`` points per axis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral.fft import convolve_grid, grid_kernel
+    >>> k = grid_kernel(lambda d: np.exp(-d**2), 4, spacing=0.5)
+    >>> k.shape, k.fft_shape
+    ((4,), (8,))
+    >>> out = convolve_grid(np.array([1.0, 0, 0, 0]), k)
+    >>> np.allclose(out, np.exp(-(0.5 * np.arange(4)) ** 2))
+    True
+    """
+    shape = _grid_shape(shape)
+    h = _grid_spacing(spacing, len(shape))
+    dtype = float_dtype(dtype)
+    fft_shape = tuple(scipy.fft.next_fast_len(2 * n - 1, real=True) for n in shape)
+    offsets, valid = [], []
+    for a, (n, m) in enumerate(zip(shape, fft_shape, strict=True)):
+        t = np.arange(m)
+        o = np.where(t < n, t, t - m).astype(np.float64) * h[a]
+        idx = [None] * len(shape)
+        idx[a] = slice(None)
+        offsets.append(o[tuple(idx)])
+        valid.append(((t < n) | (t > m - n))[tuple(idx)])
+    c = np.asarray(kernel(*offsets), dtype=np.float64)
+    c = np.broadcast_to(c, fft_shape)
+    mask = valid[0] if len(valid) == 1 else valid[0] & valid[1]
+    c = np.where(mask, c, 0.0)  # positions no pair of grid points reaches
+    if not np.all(np.isfinite(c)):
+        raise ValueError("the kernel is not finite at some grid offset")
+    spectrum = scipy.fft.rfftn(c)
+    scale = max(float(np.max(np.abs(spectrum))), np.finfo(np.float64).tiny)
+    if float(np.max(np.abs(spectrum.imag))) <= 64 * np.finfo(np.float64).eps * scale:
+        spectrum = spectrum.real  # an even kernel: its spectrum is real
+    spectrum = spectrum.astype(dtype if spectrum.dtype.kind == "f" else complex_dtype(dtype))
+    spectrum.setflags(write=False)
+    return GridKernel(shape, h, fft_shape, spectrum, dtype)
+
+
+def convolve_grid(values, kernel, *, spacing=1.0, ndim=None, workers=None):
+    """Aperiodic convolution of values on an equispaced grid with a translation-invariant kernel.
+
+    ``out[..., i] = sum_j k((i - j) * spacing) * values[..., j]`` over the last one or two
+    axes (``i``, ``j`` grid indices), in O(n log n) per grid: the kernel is embedded in a
+    circulant of FFT-friendly size and applied with real FFTs (:mod:`scipy.fft`). Leading axes
+    are independent grids (several charge vectors at once).
+
+    Parameters
+    ----------
+    values : array_like of shape (..., n1) or (..., n1, n2)
+        Values on the grid. float32 is kept; other dtypes are computed in float64.
+    kernel : GridKernel or callable
+        A :func:`grid_kernel` of the grid's shape (reused across calls), or a callable as
+        :func:`grid_kernel` takes.
+    spacing : float or tuple of floats, default=1.0
+        Grid spacing, when ``kernel`` is a callable.
+    ndim : {1, 2}, optional
+        Number of trailing grid axes, when ``kernel`` is a callable (default 1).
+    workers : int, optional
+        Threads of the FFTs, as in :mod:`scipy.fft`.
+
+    Returns
+    -------
+    out : ndarray
+        The convolution, of the shape of ``values``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skspectral.fft import convolve_grid
+    >>> v = np.zeros((3, 3)); v[1, 1] = 1.0
+    >>> out = convolve_grid(v, lambda dx, dy: 1 / (1 + dx**2 + dy**2), ndim=2)
+    >>> np.allclose(out, 1 / (1 + (np.arange(3)[:, None] - 1) ** 2 + (np.arange(3) - 1) ** 2))
+    True
+    """
+    if _is_array_api(values):
+        return _convolve_grid_xp(values, kernel, spacing, ndim)
+    v = np.asarray(values)
+    if v.dtype.kind not in "biuf":
+        raise TypeError(f"values must be real numbers, got dtype {v.dtype}")
+    v = v.astype(float_dtype(v.dtype), copy=False)
+    k = _as_grid_kernel(kernel, v, spacing, ndim)
+    axes = tuple(range(v.ndim - k.ndim, v.ndim))
+    spectrum = k.spectrum
+    if spectrum.dtype.kind == "f" and spectrum.dtype != v.dtype:
+        spectrum = spectrum.astype(v.dtype)
+    elif spectrum.dtype.kind == "c" and spectrum.dtype != complex_dtype(v.dtype):
+        spectrum = spectrum.astype(complex_dtype(v.dtype))
+    f = scipy.fft.rfftn(v, s=k.fft_shape, axes=axes, workers=workers)
+    f *= spectrum
+    out = scipy.fft.irfftn(f, s=k.fft_shape, axes=axes, workers=workers, overwrite_x=True)
+    keep = (Ellipsis, *(slice(0, n) for n in k.shape))
+    return np.ascontiguousarray(out[keep])
+
+
+def _as_grid_kernel(kernel, v, spacing, ndim) -> GridKernel:
+    if isinstance(kernel, GridKernel):
+        if ndim is not None and ndim != kernel.ndim:
+            raise ValueError(f"ndim={ndim} does not match the {kernel.ndim}-D grid kernel")
+        if v.ndim < kernel.ndim or tuple(v.shape[v.ndim - kernel.ndim :]) != kernel.shape:
+            raise ValueError(
+                f"values of shape {v.shape} do not end in the grid kernel's shape {kernel.shape}"
+            )
+        return kernel
+    if not callable(kernel):
+        raise TypeError("kernel must be a GridKernel (from grid_kernel) or a callable")
+    ndim = 1 if ndim is None else ndim
+    if ndim not in (1, 2) or v.ndim < ndim:
+        raise ValueError(f"ndim must be 1 or 2 and at most values.ndim, got {ndim}")
+    return grid_kernel(kernel, v.shape[v.ndim - ndim :], spacing, dtype=v.dtype)
+
+
+def _convolve_grid_xp(values, kernel, spacing, ndim):
+    from ._backend import array_namespace
+
+    xp = array_namespace(values)
+    if not xp.isdtype(values.dtype, "real floating"):
+        values = xp.astype(values, xp.float64)
+    dtype = np.float32 if values.dtype == xp.float32 else np.float64
+    probe = np.empty(values.shape, dtype=dtype)  # shape checks and the kernel, on the host
+    k = _as_grid_kernel(kernel, probe, spacing, ndim)
+    axes = tuple(range(values.ndim - k.ndim, values.ndim))
+    sdt = dtype if k.spectrum.dtype.kind == "f" else complex_dtype(dtype)
+    spectrum = xp.asarray(k.spectrum.astype(sdt), device=values.device)
+    f = xp.fft.rfftn(values, s=k.fft_shape, axes=axes) * spectrum
+    out = xp.fft.irfftn(f, s=k.fft_shape, axes=axes)
+    keep = (Ellipsis, *(slice(0, n) for n in k.shape))
+    return out[keep]
+
+
+# --------------------------------------------------------------------------------------------
 # Array API path (CuPy on a GPU, or any other Array API library): the same transforms written
 # with whole-array operations of the input's own namespace, so data stays on its device.
 # --------------------------------------------------------------------------------------------
 
 
 def _is_array_api(x) -> bool:
-    return not isinstance(
-        x, (np.ndarray, np.generic, list, tuple, int, float, complex)
-    ) and hasattr(x, "__array_namespace__")
+    """True for an array of another Array API library (CuPy, PyTorch, array-api-strict...)."""
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float, complex)):
+        return False
+    if hasattr(x, "__array_namespace__"):
+        return True
+    module = type(x).__module__
+    return module.startswith(("torch", "cupy", "jax"))
 
 
 def _xp_float(x):
@@ -959,3 +1194,33 @@ def _double_xp(y1, y2, axis, kind):
         y2 = y2 * xp.reshape(w, tuple(shape))
     c = 1.0 / math.sqrt(2.0)
     return xp.concat([(y1 + y2) * c, (y1 - y2) * c], axis=axis)
+
+
+def _dct_xp(x, inverse=False):
+    """Orthonormal DCT-II (``inverse``: its inverse, the orthonormal DCT-III) along the last
+    axis of an Array API array, through one complex FFT of the input's namespace (Makhoul,
+    "A fast cosine transform in one and two dimensions", IEEE Trans. ASSP 28 (1980))."""
+    xp, x = _xp_float(x)
+    n = x.shape[-1]
+    dev = x.device
+    real = x.dtype
+    k = xp.arange(n, dtype=xp.float64, device=dev)
+    scale = xp.full((n,), math.sqrt(2.0 / n), dtype=xp.float64, device=dev)
+    scale = xp.where(k == 0, math.sqrt(1.0 / n), scale)
+    twiddle = xp.exp(xp.astype(-1j * math.pi * k / (2 * n), xp.complex128))
+    cdt = xp.complex64 if real == xp.float32 else xp.complex128
+    half = (n + 1) // 2
+    if not inverse:
+        v = xp.concat([x[..., 0::2], xp.flip(x[..., 1::2], axis=-1)], axis=-1)
+        y = xp.real(xp.fft.fft(xp.astype(v, cdt), axis=-1) * xp.astype(twiddle, cdt))
+        return y * xp.astype(scale, real)
+    y = x / xp.astype(scale, real)  # Re(w_k V_k), half the unnormalized coefficients
+    zero = xp.zeros((*y.shape[:-1], 1), dtype=real, device=dev)
+    mirrored = xp.concat([zero, xp.flip(y[..., 1:], axis=-1)], axis=-1)  # y_{N-k}, y_N = 0
+    u = xp.astype(y, cdt) - 1j * xp.astype(mirrored, cdt)  # w_k V_k
+    v = xp.real(xp.fft.ifft(u * xp.astype(xp.conj(twiddle), cdt), axis=-1))
+    even, odd = v[..., :half], xp.flip(v[..., half:], axis=-1)
+    if n % 2:
+        odd = xp.concat([odd, zero], axis=-1)
+    out = xp.reshape(xp.stack([even, odd], axis=-1), (*v.shape[:-1], 2 * half))
+    return out[..., :n]

@@ -75,3 +75,37 @@ def test_import_is_cheap_and_compiles_nothing():
     dt, heavy = out.stdout.split(" ", 1)
     assert float(dt) < 0.5
     assert heavy.strip() == "[]"  # numba not even imported, so nothing compiled
+
+
+def test_n_jobs_follows_joblib_parallel_config_and_refuses_zero():
+    import joblib
+
+    from skspectral._backend import check_n_jobs
+
+    with joblib.parallel_config(n_jobs=2):
+        assert effective_n_jobs(None) == 2
+    assert effective_n_jobs(None) == 1
+    with pytest.raises(ValueError, match="n_jobs == 0"):
+        check_n_jobs(0)
+    assert check_n_jobs(-1) == -1
+
+
+def test_threaded_kernel_runs_serial_for_one_thread_and_matches_parallel():
+    import numba
+
+    from skspectral._backend import threaded_kernel
+
+    @threaded_kernel(cache=False)
+    def row_threads(x, out):
+        for i in numba.prange(x.shape[0]):
+            out[i] = x[i].sum() + 0 * numba.get_thread_id()
+
+    x = np.arange(12.0).reshape(6, 2)
+    a, b = np.empty(6), np.empty(6)
+    row_threads(1, x, a)
+    row_threads(2, x, b)
+    np.testing.assert_array_equal(a, x.sum(axis=1))
+    np.testing.assert_array_equal(b, x.sum(axis=1))
+    # the serial compilation has no parallel loop at all
+    assert not row_threads.serial.targetoptions.get("parallel")
+    assert row_threads.parallel.targetoptions.get("parallel")

@@ -111,6 +111,11 @@ def test_clone_and_grid_search_in_pipeline(estimator):
     search = GridSearchCV(pipe, grid or {"est": [clone(estimator)]}, cv=3).fit(X, y)
     assert np.isfinite(search.best_score_)
     assert search.best_estimator_.predict(X).shape == (X.shape[0],)
-    # the clone holds the same parameters and nothing learned
-    c = clone(estimator)
-    assert c.get_params() == estimator.get_params()
+    # the clone of the fitted best model holds its (searched) parameters and nothing learned
+    fitted = search.best_estimator_
+    c = clone(fitted)
+    assert c.get_params(deep=False).keys() == fitted.get_params(deep=False).keys()
+    assert [type(s) for _, s in c.steps] == [type(s) for _, s in fitted.steps]
+    learned = [k for s in (st for _, st in c.steps) for k in vars(s) if k.endswith("_")]
+    assert learned == [], f"a clone kept learned state: {learned}"
+    assert search.best_estimator_.steps[0][1] is not search.estimator.steps[0][1]

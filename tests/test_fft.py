@@ -27,7 +27,12 @@ def _reference_bitrev(m):
 
 def _dense_hadamard_apply(x, norm):
     n = x.shape[-1]
-    y = x @ hadamard(n).T.astype(x.dtype)
+    if n <= 4096:
+        y = x @ hadamard(n).T.astype(x.dtype)
+    else:  # Sylvester order: H_{ab} = kron(H_a, H_b), so H x = H_a X H_b^T for X = x.reshape(a, b)
+        a, b = n // 1024, 1024
+        X = x.reshape(*x.shape[:-1], a, b)
+        y = (hadamard(a) @ X @ hadamard(b).T).reshape(x.shape)
     return y / {"backward": 1.0, "ortho": np.sqrt(n), "forward": n}[norm]
 
 
@@ -36,14 +41,23 @@ def _dense_hadamard_apply(x, norm):
 def test_fwht_matches_dense_hadamard(n, norm):
     rng = np.random.default_rng(n)
     x = rng.normal(size=(3, n))
-    if n <= 4096:
-        expected = _dense_hadamard_apply(x, norm)
-    else:  # Sylvester order: H_{ab} = kron(H_a, H_b), so H x = H_a X H_b^T for X = x.reshape(a, b)
-        a, b = n // 1024, 1024
-        X = x.reshape(3, a, b)
-        expected = (hadamard(a) @ X @ hadamard(b).T).reshape(3, n)
-        expected /= {"backward": 1.0, "ortho": np.sqrt(n), "forward": n}[norm]
+    expected = _dense_hadamard_apply(x, norm)
     np.testing.assert_allclose(fwht(x, norm=norm), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 64, 4096, 2**14])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_fwht_matches_dense_hadamard(n, dtype):
+    rng = np.random.default_rng(n)
+    x = (rng.normal(size=(2, n)) + 1j * rng.normal(size=(2, n))).astype(dtype)
+    expected = _dense_hadamard_apply(x.astype(np.complex128), "ortho")
+    tol = 1e-4 if dtype == np.complex64 else 1e-10
+    y = fwht(x)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y, expected, rtol=tol, atol=tol)
+    z = x.copy()
+    fwht_inplace(z, norm="backward")
+    np.testing.assert_allclose(z, expected * np.sqrt(n), rtol=tol, atol=tol * np.sqrt(n))
 
 
 def test_fwht_norm_none_is_backward():
@@ -53,12 +67,12 @@ def test_fwht_norm_none_is_backward():
 
 @pytest.mark.parametrize("n", [2**16, 2**18])
 @pytest.mark.parametrize("workers", [1, 2, -1])
-def test_fwht_long_rows_parallel_matches_serial(n, workers):
+def test_fwht_long_rows_parallel_matches_dense(n, workers):
     # one long row goes through the kernel that parallelizes inside the row
     x = np.random.default_rng(1).normal(size=n)
-    serial = fwht(x[None, :], workers=1)[0]
-    np.testing.assert_allclose(fwht(x, workers=workers), serial, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(fwht(serial, workers=workers), x, rtol=1e-10, atol=1e-10)
+    expected = _dense_hadamard_apply(x, "ortho")
+    np.testing.assert_allclose(fwht(x, workers=workers), expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(fwht(expected, workers=workers), x, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
@@ -220,8 +234,24 @@ def test_fftbr_of_strided_views_and_other_axes(m, dtype):
 def test_fftbr_of_non_native_byte_order(m, dtype):
     x = _random((2, 2**m), np.dtype(dtype).newbyteorder("="), seed=m).astype(dtype)
     native = x.astype(np.dtype(dtype).newbyteorder("="))
-    np.testing.assert_allclose(fftbr(x), fftbr(native), atol=1e-12)
-    np.testing.assert_allclose(ifftbr(x[0]), ifftbr(native[0]), atol=1e-12)
+    perm = _reference_bitrev(m)
+    np.testing.assert_allclose(fftbr(x), scipy.fft.fft(native[:, perm], norm="ortho"), atol=1e-10)
+    np.testing.assert_allclose(
+        ifftbr(x[0]), scipy.fft.ifft(native[0], norm="ortho")[perm], atol=1e-10
+    )
+
+
+@pytest.mark.parametrize("m", [3, 10, 14, 17])
+@pytest.mark.parametrize("precision", ["f4", "f8", "c8", "c16"])
+def test_fftbr_dtype_depends_on_precision_alone(m, precision):
+    """Neither the byte order nor the history of calls changes the output dtype."""
+    expected = np.complex64 if precision in ("f4", "c8") else np.complex128
+    x = _random((2**m,), np.dtype("=" + precision), seed=m)
+    for order in ("<", ">", "<", ">"):  # native first, then big-endian, and again
+        y = x.astype(order + precision)
+        assert fftbr(y).dtype == expected
+        assert ifftbr(y).dtype == expected
+        assert fftbr(y[None, :]).dtype == expected
 
 
 def test_fft_inplace_copies_back_when_scipy_returns_a_new_array(monkeypatch):
@@ -240,11 +270,14 @@ def test_threaded_paths_match_the_serial_ones(shape):
     # workers=None runs on the calling thread; workers=2 goes through the parallel kernels
     rng = np.random.default_rng(11)
     x = rng.normal(size=shape)
-    np.testing.assert_array_equal(fftbr(x, workers=2), fftbr(x))
-    np.testing.assert_array_equal(ifftbr(x, workers=2), ifftbr(x))
-    np.testing.assert_allclose(fwht(x, workers=2), fwht(x), rtol=1e-13, atol=1e-13)
     perm = _reference_bitrev(shape[1].bit_length() - 1)
     np.testing.assert_allclose(fftbr(x, workers=2), scipy.fft.fft(x[:, perm], norm="ortho"))
+    np.testing.assert_allclose(ifftbr(x, workers=2), scipy.fft.ifft(x, norm="ortho")[:, perm])
+    np.testing.assert_allclose(
+        fwht(x, workers=2), _dense_hadamard_apply(x, "ortho"), rtol=1e-10, atol=1e-10
+    )
+    # and bit for bit what one thread gives
+    np.testing.assert_array_equal(fftbr(x, workers=2), fftbr(x))
 
 
 def test_fftbr_results_do_not_share_its_scratch_buffer():
@@ -400,3 +433,44 @@ def test_array_api_fftbr_ifftbr_and_doubling_match_numpy(strict):
     np.testing.assert_allclose(np.asarray(fwht_double(w1, w2)), fwht(x), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="power of two"):
         fwht(strict.asarray(np.ones(6)))
+
+
+def test_threaded_transforms_from_several_threads_under_the_workqueue_layer():
+    """fwht(workers=2) and fftbr from 4 Python threads at once, under numba's thread-unsafe
+    workqueue layer: the launches are serialized, so the process survives and every result is
+    the dense reference's."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = textwrap.dedent(
+        f"""
+        import sys, threading
+        import numpy as np
+        from scipy.linalg import hadamard
+        sys.path.insert(0, {str(root)!r})
+        from skspectral.fft import fwht, fftbr
+        x = np.random.default_rng(0).normal(size=(64, 1024))
+        ref = x @ hadamard(1024).T / 32.0
+        errors = []
+        def work():
+            for _ in range(20):
+                if not np.allclose(fwht(x, workers=2), ref, atol=1e-9):
+                    errors.append("fwht")
+                fftbr(x, workers=2)
+        ts = [threading.Thread(target=work) for _ in range(4)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        import numba
+        assert not errors, errors
+        print("layer", numba.threading_layer())
+        """
+    )
+    env = {**__import__("os").environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "layer workqueue" in proc.stdout

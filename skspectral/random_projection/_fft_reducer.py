@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import scipy.fft
+import scipy.sparse
 from sklearn.utils._param_validation import StrOptions
 
-from .._backend import effective_n_jobs
+from .._backend import device_of, effective_n_jobs, get_namespace, to_numpy
+from ..fft import _dct_xp
 from ..utils import row_chunks
 from ._base import _BaseSpectralReducer
 
@@ -39,7 +41,11 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     """Reduce embeddings by keeping a few components of their discrete Fourier (or cosine)
     transform.
 
-    ``mode="magnitude"`` is the map of Bulgakov and Segal: the real FFT of each vector, the
+    The default, ``mode="dct"``, is an orthogonal transform followed by truncation: it keeps
+    distances on the kept subspace and measured as well as a random projection of the same size
+    on sentence embeddings (recall@10 0.41 at 64 of 384 dimensions, against 0.19 for the
+    magnitude map; see :ref:`the user guide <random_projection>`). ``mode="magnitude"`` is the
+    map of Bulgakov and Segal: the real FFT of each vector, the
     magnitudes of its ``n_components`` lowest frequencies. It needs no training data, but it is
     not linear and it forgets phase and sign, so it keeps less of the neighbour structure than a
     random projection of the same size (see :ref:`the user guide <random_projection>`). The
@@ -64,12 +70,15 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
 
     Parameters
     ----------
-    n_components : int or "auto", default="auto"
-        Number of output components. At most ``n_features // 2 + 1`` for ``"magnitude"`` (the
-        distinct frequencies of a real signal) and ``n_features`` for the linear modes. ``"auto"``
-        takes ``max(1, n_features // 4)`` (a fourfold reduction, within the limit).
-    mode : {"magnitude", "fourier", "dct"}, default="magnitude"
-        The map, as described above.
+    n_components : int or float in (0, 1], default=0.25
+        Number of output components. An int is taken as it is: at most ``n_features // 2 + 1``
+        for ``"magnitude"`` (the distinct frequencies of a real signal) and ``n_features`` for
+        the linear modes. A float is a fraction of ``n_features`` (rounded up, and capped at
+        that limit), so the default, a fourfold reduction, fits any input width. (This map
+        has no Johnson-Lindenstrauss bound, so it takes no ``"auto"``, which in
+        :mod:`sklearn.random_projection` means that bound.)
+    mode : {"dct", "fourier", "magnitude"}, default="dct"
+        The map, as described above: ``"magnitude"`` is the paper's.
     select : {"low", "energy"}, default="low"
         ``"low"``: the lowest frequencies (coefficients ``0 .. n_components - 1``), no training
         data needed. ``"energy"``: the components with the largest mean square on the training
@@ -124,7 +133,7 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     >>> import numpy as np
     >>> from skspectral.random_projection import FFTEmbeddingReducer
     >>> X = np.random.default_rng(0).normal(size=(5, 16)).astype(np.float32)
-    >>> red = FFTEmbeddingReducer(n_components=4).fit(X)
+    >>> red = FFTEmbeddingReducer(n_components=4, mode="magnitude").fit(X)
     >>> Y = red.transform(X)
     >>> Y.shape, Y.dtype.name
     ((5, 4), 'float32')
@@ -135,6 +144,7 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     True
     """
 
+    _reference_attribute = "components_"
     _parameter_constraints: dict = {
         **_BaseSpectralReducer._parameter_constraints,
         "mode": [StrOptions(set(_MODES))],
@@ -143,9 +153,9 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
 
     def __init__(
         self,
-        n_components="auto",
+        n_components=0.25,
         *,
-        mode="magnitude",
+        mode="dct",
         select="low",
         output_dtype=None,
         normalize=False,
@@ -164,30 +174,43 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
             return n_features // 2 + 1, "the distinct frequencies of a real FFT"
         return n_features, f"the size of the orthogonal {self.mode} transform, n_features"
 
-    def _n_candidates(self, n_features):
-        return n_features // 2 + 1 if self.mode == "magnitude" else n_features
-
     def _init_structure(self, X, n_components):
         if self.select == "energy":
-            self._energy_sum = np.zeros(self._n_candidates(X.shape[1]))
-            self.energy_ = np.zeros_like(self._energy_sum)
+            self._energy_sum_ = np.zeros(self._limit(X.shape[1])[0])
+            self.energy_ = np.zeros_like(self._energy_sum_)
         self.components_ = np.arange(n_components, dtype=np.intp)
 
     def _update(self, X):
         if self.select != "energy":
             return
-        n_all = self._n_candidates(X.shape[1])
-        for rows in row_chunks(X.shape[0], X.shape[1]):
-            C = self._coefficients(X[rows], np.arange(n_all))
-            self._energy_sum += np.einsum("ij,ij->j", C, C, dtype=np.float64)
+        n_all = self._limit(X.shape[1])[0]
+        xp, _ = get_namespace(X)
+        if xp is not np:
+            C = self._coefficients_xp(X, np.arange(n_all), xp)
+            energy_sum = to_numpy(self._energy_sum_) + np.asarray(
+                to_numpy(xp.sum(C * C, axis=0)), dtype=np.float64
+            )
+        else:
+            energy_sum = to_numpy(self._energy_sum_).copy()
+            for rows in row_chunks(X.shape[0], X.shape[1]):
+                C = self._coefficients(_dense(X[rows]), np.arange(n_all))
+                energy_sum += np.einsum("ij,ij->j", C, C, dtype=np.float64)
+        self._energy_sum_ = energy_sum
         total = self.n_samples_seen_ + X.shape[0]
-        self.energy_ = self._energy_sum / max(total, 1)
+        self.energy_ = self._energy_sum_ / max(total, 1)
         # stable sort of -energy: ties keep the lower frequency first
         order = np.argsort(-self.energy_, kind="stable")
         self.components_ = order[: self.n_components_].astype(np.intp)
 
     def _has_inverse(self):
         return self.mode != "magnitude"
+
+    def _nonfinite_reaches_every_output(self) -> bool:
+        # scipy's real FFT and DCT-II carry a NaN or an infinity anywhere in a row into every
+        # magnitude and every DCT coefficient of it (checked for every length up to 1,100 and
+        # every position by the tests); the real and imaginary parts of the "fourier" layout
+        # are computed apart, and some stay finite, so that mode checks its input
+        return self.mode in ("magnitude", "dct")
 
     # ------------------------------------------------------------------ the maps
     def _workers(self):
@@ -211,15 +234,21 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
 
     def _project(self, X):
         out = np.empty((X.shape[0], self.n_components_), dtype=X.dtype)
-        keep = self.components_
+        keep = to_numpy(self.components_)
+        low = self.mode == "magnitude" and _is_prefix(keep)
+        workers = self._workers()
         for rows in row_chunks(X.shape[0], X.shape[1]):
-            out[rows] = self._coefficients(X[rows], keep)
+            if low:  # the lowest frequencies: their magnitudes straight into the output
+                Z = scipy.fft.rfft(X[rows], axis=1, workers=workers)
+                np.abs(Z[:, : len(keep)], out=out[rows])
+            else:
+                out[rows] = self._coefficients(X[rows], keep)
         return out
 
     def _reconstruct(self, Y):
         d = self.n_features_in_
         dtype = Y.dtype
-        keep = self.components_
+        keep = to_numpy(self.components_)
         out = np.empty((Y.shape[0], d), dtype=dtype)
         workers = self._workers()
         if self.mode == "dct":
@@ -235,6 +264,47 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
             Z = V.view(np.complex64 if dtype == np.float32 else np.complex128)
             out[rows] = scipy.fft.irfft(Z, n=d, axis=1, norm="ortho", workers=workers)
         return out
+
+    # ------------------------------------------------------------------ Array API path
+    def _coefficients_xp(self, X, keep, xp):
+        d = X.shape[1]
+        dev = device_of(X)
+        keep_xp = xp.asarray(np.asarray(keep, dtype=np.int64), device=dev)
+        if self.mode == "dct":
+            return xp.take(_dct_xp(X), keep_xp, axis=1)
+        if self.mode == "magnitude":
+            return xp.abs(xp.take(xp.fft.rfft(X, axis=1), keep_xp, axis=1))
+        idx, weight = _fourier_layout(d)
+        Z = xp.fft.rfft(X, axis=1, norm="ortho")
+        V = xp.reshape(xp.stack([xp.real(Z), xp.imag(Z)], axis=-1), (X.shape[0], -1))
+        w = xp.asarray(weight[keep], dtype=X.dtype, device=dev)
+        return xp.take(V, xp.asarray(idx[keep], device=dev), axis=1) * w
+
+    def _project_xp(self, X, xp):
+        return self._coefficients_xp(X, to_numpy(self.components_), xp)
+
+    def _reconstruct_xp(self, Y, xp):
+        d = self.n_features_in_
+        keep = to_numpy(self.components_)
+        if self.mode == "dct":
+            E = np.zeros((len(keep), d))
+            E[np.arange(len(keep)), keep] = 1.0
+            C = Y @ xp.asarray(E, dtype=Y.dtype, device=device_of(Y))
+            return _dct_xp(C, inverse=True)
+        idx, weight = _fourier_layout(d)
+        E = np.zeros((len(keep), 2 * (d // 2 + 1)))
+        E[np.arange(len(keep)), idx[keep]] = 1.0 / weight[keep]
+        V = Y @ xp.asarray(E, dtype=Y.dtype, device=device_of(Y))
+        Z = xp.astype(V[:, 0::2], _complex(xp, Y)) + 1j * xp.astype(V[:, 1::2], _complex(xp, Y))
+        return xp.fft.irfft(Z, n=d, axis=1, norm="ortho")
+
+
+def _complex(xp, Y):
+    return xp.complex64 if Y.dtype == xp.float32 else xp.complex128
+
+
+def _dense(X):
+    return np.ascontiguousarray(X.toarray()) if scipy.sparse.issparse(X) else X
 
 
 def _is_prefix(keep) -> bool:

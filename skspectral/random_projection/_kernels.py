@@ -1,6 +1,8 @@
 """Numba kernels of the subsampled randomized Hadamard transform (plain arrays in and out).
 
-Each kernel works row by row, in parallel over blocks of rows. A block owns one scratch buffer
+Each kernel works row by row, over blocks of rows: in parallel when more than one thread is
+asked for (each is a :func:`skspectral._backend.threaded_kernel`, called as
+``kernel(n_jobs, *args)``), on the calling thread otherwise. A block owns one scratch buffer
 of the padded length ``p``: a row is sign-flipped into it, transformed there in cache by
 :func:`skspectral.fft.fwht_row` (unnormalized), and only the ``k`` kept outputs are written, so
 the transformed ``n x p`` matrix is never formed. Compiled lazily, on first use.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .._backend import threaded_kernel
 from ..fft import fwht_row
 
 
@@ -23,7 +26,7 @@ def _load_signed(xr, signs, buf):
         buf[j] = 0
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@threaded_kernel()
 def srht_gather(X, signs, p, keep, scale, out, n_blocks):
     """``out[r, i] = scale * (H_p D x_r)[keep[i]]`` (``H_p`` the unnormalized Hadamard matrix,
     ``D = diag(signs)``, ``x_r`` zero-padded to ``p``)."""
@@ -39,7 +42,7 @@ def srht_gather(X, signs, p, keep, scale, out, n_blocks):
                 orow[i] = buf[keep[i]] * scale
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@threaded_kernel()
 def srht_sparse(X, signs, p, indptr, indices, values, out, n_blocks):
     """``out[r] = P (H_p D x_r)`` for the sparse ``P`` in CSR form (its values carry the scale)."""
     n = X.shape[0]
@@ -57,7 +60,7 @@ def srht_sparse(X, signs, p, indptr, indices, values, out, n_blocks):
                 orow[i] = acc
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@threaded_kernel()
 def srht_gather_adjoint(Y, signs, p, keep, scale, out, n_blocks):
     """``out[r] = scale * D (H_p S^T y_r)[:d]``: the adjoint of :func:`srht_gather`."""
     n = Y.shape[0]
@@ -76,7 +79,7 @@ def srht_gather_adjoint(Y, signs, p, keep, scale, out, n_blocks):
                 orow[j] = buf[j] * signs[j] * scale
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@threaded_kernel()
 def srht_sparse_adjoint(Y, signs, p, indptr, indices, values, out, n_blocks):
     """``out[r] = D (H_p P^T y_r)[:d]``: the adjoint of :func:`srht_sparse`."""
     n = Y.shape[0]

@@ -9,10 +9,12 @@ from numbers import Real
 import numpy as np
 import scipy.fft
 import scipy.sparse
+from sklearn.random_projection import johnson_lindenstrauss_min_dim
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from .._backend import effective_n_jobs, numba_threads
+from .._backend import device_of, effective_n_jobs, to_numpy
+from ..fft import _dct_xp, fwht
 from ..utils import row_chunks
 from ._base import _BaseSpectralReducer
 
@@ -41,16 +43,24 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
 
     Parameters
     ----------
-    n_components : int or "auto", default="auto"
-        Output dimension ``k``. With ``projection="subsample"`` at most ``p`` (the padded size
-        for ``"hadamard"``, ``n_features`` for ``"dct"``); the sparse projection has no limit.
-        ``"auto"`` takes ``max(1, n_features // 4)``.
+    n_components : int, float in (0, 1] or "auto", default=0.25
+        Output dimension ``k``. An int is taken as it is: with ``projection="subsample"`` at
+        most ``p`` (the padded size for ``"hadamard"``, ``n_features`` for ``"dct"``); the
+        sparse projection has no limit. A float is a fraction of ``n_features`` (rounded up,
+        and capped at the limit), so the default, a fourfold reduction, fits any input width.
+        ``"auto"`` has the meaning it has in :mod:`sklearn.random_projection`: the
+        Johnson-Lindenstrauss bound :func:`~sklearn.random_projection.johnson_lindenstrauss_min_dim`
+        for the number of samples of the first fit and ``eps``; an error when that exceeds
+        ``n_features``.
     basis : {"hadamard", "dct"}, default="hadamard"
         The fast orthogonal transform: Walsh-Hadamard with zero-padding to a power of two
         (numba kernel, rows in parallel), or the DCT-II of :mod:`scipy.fft` (any length).
     projection : {"subsample", "sparse"}, default="subsample"
         Keep ``k`` random rows of the transform (SRHT), or apply the sparse Gaussian matrix of
         the fast JL transform.
+    eps : float in (0, 1), default=0.1
+        Distortion allowed by the Johnson-Lindenstrauss bound, for ``n_components="auto"``
+        only.
     density : float in (0, 1] or "auto", default="auto"
         Probability ``q`` that an entry of the sparse ``P`` is nonzero
         (``projection="sparse"`` only). ``"auto"``: ``min(1, max(4, ln n) / p)`` with ``n`` the
@@ -67,7 +77,8 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         Draws the signs and the rows (or ``P``). An int gives the same map on every fit.
     n_jobs : int, default=None
         Threads (numba threads, or ``workers`` of :mod:`scipy.fft` for the DCT), with joblib's
-        meaning: ``None`` is one, ``-1`` all cores. Results do not depend on it.
+        meaning: ``None`` is one (unless a :func:`joblib.parallel_config` says otherwise),
+        ``-1`` all cores. Results do not depend on it.
 
     Attributes
     ----------
@@ -96,6 +107,12 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
 
     Notes
     -----
+    Input may be a sparse CSR matrix (densified one chunk of rows at a time), or, under
+    scikit-learn's Array API dispatch (``sklearn.config_context(array_api_dispatch=True)``), an
+    array of another namespace (CuPy on a GPU): the map then runs with that namespace's
+    operations on the array's device (the Walsh-Hadamard transform as whole-array butterflies,
+    the DCT through one FFT, the sparse ``P`` as a dense matrix) and returns an array of it.
+
     :meth:`inverse_transform` is the adjoint of the map, scaled by ``k / p`` for the subsampled
     form: that is the pseudo-inverse (the orthogonal projection onto the kept subspace, and the
     exact inverse when ``k = p``) whenever no padding is needed (``"dct"``, or ``n_features`` a
@@ -133,8 +150,14 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
     True
     """
 
+    _reference_attribute = "signs_"
     _parameter_constraints: dict = {
         **_BaseSpectralReducer._parameter_constraints,
+        "n_components": [
+            *_BaseSpectralReducer._parameter_constraints["n_components"],
+            StrOptions({"auto"}),
+        ],
+        "eps": [Interval(Real, 0, 1, closed="neither")],
         "basis": [StrOptions({"hadamard", "dct"})],
         "projection": [StrOptions({"subsample", "sparse"})],
         "density": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
@@ -143,8 +166,9 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
 
     def __init__(
         self,
-        n_components="auto",
+        n_components=0.25,
         *,
+        eps=0.1,
         basis="hadamard",
         projection="subsample",
         density="auto",
@@ -154,6 +178,7 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         n_jobs=None,
     ):
         self.n_components = n_components
+        self.eps = eps
         self.basis = basis
         self.projection = projection
         self.density = density
@@ -176,6 +201,23 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
             return p, "the rows of the DCT, n_features"
         return p, "the rows of the Hadamard transform, n_features padded to a power of two"
 
+    def _auto_components(self, n_samples, n_features):
+        if n_samples < 2:
+            raise ValueError(
+                "n_components='auto' takes the Johnson-Lindenstrauss bound for the pairwise "
+                f"distances of the training samples, which needs at least 2 samples, got "
+                f"n_samples={n_samples}; set n_components to an int or a fraction"
+            )
+        k = int(johnson_lindenstrauss_min_dim(n_samples, eps=self.eps))
+        if k > n_features:
+            raise ValueError(
+                f"n_components='auto' with eps={self.eps} and n_samples={n_samples} gives the "
+                f"Johnson-Lindenstrauss dimension {k}, which is larger than the original space "
+                f"with n_features={n_features}; set n_components (an int or a fraction) or a "
+                "larger eps"
+            )
+        return k
+
     def _init_structure(self, X, n_components):
         rng = check_random_state(self.random_state)
         d = X.shape[1]
@@ -191,13 +233,9 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         else:
             q = float(self.density)
         self.density_ = q
-        counts = rng.binomial(p, q, size=k)
-        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        indices = np.empty(indptr[-1], dtype=np.int64)
-        for i in range(k):
-            indices[indptr[i] : indptr[i + 1]] = np.sort(rng.choice(p, counts[i], replace=False))
-        values = rng.standard_normal(indptr[-1]) / math.sqrt(q)
-        self.projection_ = scipy.sparse.csr_matrix((values, indices, indptr), shape=(k, p))
+        self.projection_ = _bernoulli_gaussian(rng, k, p, q)
+        if self.basis == "dct":  # the DCT path multiplies by the transpose: build it once
+            self._projection_t_ = (self.projection_.T * (1.0 / math.sqrt(k))).tocsc()
 
     # ------------------------------------------------------------------ the map
     def _sparse_parts(self, dtype, scale):
@@ -208,9 +246,19 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
             (P.data * scale).astype(dtype),
         )
 
+    def _sparse_transposed(self, dtype):
+        """``P^T / sqrt(k)`` as CSC in ``dtype`` (built at fit in float64)."""
+        Pt = self._projection_t_
+        return Pt if Pt.dtype == dtype else Pt.astype(dtype)
+
     def _nonfinite_reaches_every_output(self) -> bool:
-        # each kept Hadamard coefficient is a +-1 combination of all (sign-flipped) inputs
-        return self.basis == "hadamard" and self.projection == "subsample"
+        # each kept Hadamard coefficient is a +-1 combination of all (sign-flipped) inputs, and
+        # scipy's DCT-II carries a non-finite input into every coefficient (see
+        # FFTEmbeddingReducer); a row of the sparse P may be empty, so that form checks its input
+        return self.projection == "subsample"
+
+    def _blocks(self, n):
+        return min(n, 4 * effective_n_jobs(self.n_jobs)) if n else 0
 
     def _project(self, X):
         n, d = X.shape
@@ -218,29 +266,34 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         p = self.n_padded_
         dtype = X.dtype.type
         out = np.empty((n, k), dtype=dtype)
-        signs = self.signs_.astype(dtype)
+        signs = to_numpy(self.signs_).astype(dtype)
         if self.basis == "hadamard":
             from . import _kernels  # numba loads on first use, not at import
 
-            with numba_threads(self.n_jobs) as n_threads:
-                n_blocks = min(n, 4 * n_threads)
-                if self.projection == "subsample":
-                    scale = dtype(1.0 / math.sqrt(k))  # sqrt(p / k) times the 1/sqrt(p) of H
-                    _kernels.srht_gather(X, signs, p, self.selected_rows_, scale, out, n_blocks)
-                else:
-                    parts = self._sparse_parts(dtype, 1.0 / math.sqrt(k * p))
-                    _kernels.srht_sparse(X, signs, p, *parts, out, n_blocks)
+            if self.projection == "subsample":
+                scale = dtype(1.0 / math.sqrt(k))  # sqrt(p / k) times the 1/sqrt(p) of H
+                _kernels.srht_gather(
+                    self.n_jobs,
+                    X,
+                    signs,
+                    p,
+                    to_numpy(self.selected_rows_),
+                    scale,
+                    out,
+                    self._blocks(n),
+                )
+            else:
+                parts = self._sparse_parts(dtype, 1.0 / math.sqrt(k * p))
+                _kernels.srht_sparse(self.n_jobs, X, signs, p, *parts, out, self._blocks(n))
             return out
         workers = effective_n_jobs(self.n_jobs)
-        Pt = None
-        if self.projection == "sparse":
-            Pt = (self.projection_.T * (1.0 / math.sqrt(k))).astype(dtype).tocsc()
+        Pt = self._sparse_transposed(dtype) if self.projection == "sparse" else None
         for rows in row_chunks(n, d):
             Z = scipy.fft.dct(
                 X[rows] * signs, type=2, norm="ortho", axis=1, workers=workers, overwrite_x=True
             )
             if Pt is None:
-                out[rows] = Z[:, self.selected_rows_] * dtype(math.sqrt(p / k))
+                out[rows] = Z[:, to_numpy(self.selected_rows_)] * dtype(math.sqrt(p / k))
             else:
                 out[rows] = Z @ Pt
         return out
@@ -251,31 +304,88 @@ class SubsampledRandomizedHadamard(_BaseSpectralReducer):
         p = self.n_padded_
         dtype = Y.dtype.type
         out = np.empty((n, d), dtype=dtype)
-        signs = self.signs_.astype(dtype)
+        signs = to_numpy(self.signs_).astype(dtype)
         if self.basis == "hadamard":
             from . import _kernels  # numba loads on first use, not at import
 
-            with numba_threads(self.n_jobs) as n_threads:
-                n_blocks = min(n, 4 * n_threads)
-                if self.projection == "subsample":
-                    # (k / p) A^T with A = k**-0.5 S H_p D (H_p unnormalized)
-                    scale = dtype(math.sqrt(k) / p)
-                    _kernels.srht_gather_adjoint(
-                        Y, signs, p, self.selected_rows_, scale, out, n_blocks
-                    )
-                else:
-                    parts = self._sparse_parts(dtype, 1.0 / math.sqrt(k * p))
-                    _kernels.srht_sparse_adjoint(Y, signs, p, *parts, out, n_blocks)
+            if self.projection == "subsample":
+                # (k / p) A^T with A = k**-0.5 S H_p D (H_p unnormalized)
+                scale = dtype(math.sqrt(k) / p)
+                _kernels.srht_gather_adjoint(
+                    self.n_jobs,
+                    Y,
+                    signs,
+                    p,
+                    to_numpy(self.selected_rows_),
+                    scale,
+                    out,
+                    self._blocks(n),
+                )
+            else:
+                parts = self._sparse_parts(dtype, 1.0 / math.sqrt(k * p))
+                _kernels.srht_sparse_adjoint(self.n_jobs, Y, signs, p, *parts, out, self._blocks(n))
             return out
         workers = effective_n_jobs(self.n_jobs)
-        P = None
-        if self.projection == "sparse":
-            P = (self.projection_ * (1.0 / math.sqrt(k))).astype(dtype).tocsr()
+        Pt = self._sparse_transposed(dtype) if self.projection == "sparse" else None
         for rows in row_chunks(n, d):
-            if P is None:
+            if Pt is None:
                 Z = np.zeros((rows.stop - rows.start, d), dtype=dtype)
-                Z[:, self.selected_rows_] = Y[rows] * dtype(math.sqrt(k / p))
+                Z[:, to_numpy(self.selected_rows_)] = Y[rows] * dtype(math.sqrt(k / p))
             else:
-                Z = np.ascontiguousarray(Y[rows] @ P)
+                Z = np.ascontiguousarray((Pt @ Y[rows].T).T)
             out[rows] = scipy.fft.idct(Z, type=2, norm="ortho", axis=1, workers=workers) * signs
         return out
+
+    # ------------------------------------------------------------------ Array API path
+    def _dense_on(self, xp, X, matrix):
+        return xp.asarray(np.ascontiguousarray(matrix), dtype=X.dtype, device=device_of(X))
+
+    def _selection(self, xp, X, scale):
+        """The kept rows as a dense ``p x k`` selection matrix times ``scale`` (or ``P^T``)."""
+        k, p = self.n_components_, self.n_padded_
+        if self.projection == "subsample":
+            E = np.zeros((p, k))
+            E[to_numpy(self.selected_rows_), np.arange(k)] = scale
+            return self._dense_on(xp, X, E)
+        return self._dense_on(xp, X, self.projection_.T.toarray() / math.sqrt(k))
+
+    def _project_xp(self, X, xp):
+        n, d = X.shape
+        k, p = self.n_components_, self.n_padded_
+        Z = X * self._dense_on(xp, X, to_numpy(self.signs_))
+        if self.basis == "hadamard":
+            if p > d:
+                Z = xp.concat([Z, xp.zeros((n, p - d), dtype=X.dtype, device=device_of(X))], axis=1)
+            Z = fwht(Z, axis=1)
+        else:
+            Z = _dct_xp(Z)
+        return Z @ self._selection(xp, X, math.sqrt(p / k))
+
+    def _reconstruct_xp(self, Y, xp):
+        k, p = self.n_components_, self.n_padded_
+        d = self.n_features_in_
+        Z = Y @ xp.matrix_transpose(self._selection(xp, Y, math.sqrt(k / p)))
+        Z = fwht(Z, axis=1) if self.basis == "hadamard" else _dct_xp(Z, inverse=True)
+        return Z[:, :d] * self._dense_on(xp, Y, to_numpy(self.signs_))
+
+
+def _bernoulli_gaussian(rng, k, p, q):
+    """A ``k x p`` CSR matrix whose entries are nonzero independently with probability ``q``,
+    then ``N(0, 1/q)``: the positions of the nonzeros in row-major order are drawn as the
+    cumulative sums of geometric gaps, O(number of nonzeros) work, no loop over rows."""
+    total = k * p
+    if q >= 1.0:
+        positions = np.arange(total, dtype=np.int64)
+    else:
+        expected = total * q
+        chunk = int(expected + 6 * math.sqrt(expected + 1) + 16)
+        gaps = [rng.geometric(q, size=chunk)]
+        while int(sum(int(g.sum()) for g in gaps)) < total:
+            gaps.append(rng.geometric(q, size=chunk))
+        positions = np.cumsum(np.concatenate(gaps)).astype(np.int64) - 1
+        positions = positions[positions < total]
+    rows, cols = np.divmod(positions, p)
+    indptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=k), out=indptr[1:])
+    values = rng.standard_normal(positions.shape[0]) / math.sqrt(q)
+    return scipy.sparse.csr_matrix((values, cols.astype(np.int64), indptr), shape=(k, p))

@@ -6,7 +6,27 @@ import importlib
 import inspect
 import pkgutil
 
-__all__ = ["all_estimators", "row_chunks"]
+__all__ = ["all_estimators", "reset_fitted_state", "row_chunks"]
+
+
+def reset_fitted_state(estimator) -> None:
+    """Remove every learned attribute of ``estimator`` (names ending in ``_``, public or
+    private, but not dunder names), so that a refit starts from its parameters alone and keeps
+    nothing of an earlier fit.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skspectral.utils import reset_fitted_state
+    >>> s = StandardScaler().fit([[0.0], [1.0]])
+    >>> reset_fitted_state(s)
+    >>> sorted(k for k in vars(s) if k.endswith("_"))
+    []
+    """
+    for name in list(vars(estimator)):
+        if name.endswith("_") and not name.startswith("__"):
+            delattr(estimator, name)
+
 
 # Budget (in elements) of the per-chunk temporaries of a transform: 2**23 float32 = 32 MiB.
 CHUNK_ELEMENTS = 1 << 23
@@ -27,6 +47,7 @@ def row_chunks(n_rows: int, width: int, budget: int = CHUNK_ELEMENTS):
     step = max(1, budget // max(1, width))
     for start in range(0, n_rows, step):
         yield slice(start, min(n_rows, start + step))
+
 
 # Subpackages that hold estimators; utilities and data loaders hold none.
 _SKIP = {"utils", "datasets", "fft", "tests"}

@@ -29,7 +29,7 @@ def test_magnitude_equals_numpy_rfft(d, dtype):
     X = _data(d=d, dtype=dtype)
     m = d // 2 + 1
     for k in (1, m // 2 + 1, m):
-        Y = FFTEmbeddingReducer(n_components=k).fit_transform(X)
+        Y = FFTEmbeddingReducer(n_components=k, mode="magnitude").fit_transform(X)
         assert Y.dtype == dtype
         ref = np.abs(np.fft.rfft(X.astype(np.float64), axis=1))[:, :k]
         np.testing.assert_allclose(Y, ref, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
@@ -37,7 +37,7 @@ def test_magnitude_equals_numpy_rfft(d, dtype):
 
 def test_magnitude_collisions_sign_and_shift():
     X = _data(5, 32)
-    red = FFTEmbeddingReducer(n_components=17).fit(X)
+    red = FFTEmbeddingReducer(n_components=17, mode="magnitude").fit(X)
     np.testing.assert_allclose(red.transform(-X), red.transform(X), atol=1e-12)
     np.testing.assert_allclose(red.transform(np.roll(X, 5, axis=1)), red.transform(X), atol=1e-10)
     # the linear modes tell them apart
@@ -157,16 +157,40 @@ def test_output_dtypes_and_normalization():
     np.testing.assert_allclose(yn, ref / np.linalg.norm(ref, axis=1, keepdims=True), rtol=1e-5)
 
 
-def test_auto_and_limits():
+def test_default_fraction_and_limits():
     X = _data(5, 10)
-    assert FFTEmbeddingReducer().fit(X).n_components_ == 2
+    # the default: the linear DCT map, a fourfold reduction rounded up
+    red = FFTEmbeddingReducer().fit(X)
+    assert red.mode == "dct" and red.n_components_ == 3
     assert FFTEmbeddingReducer().fit(X[:, :1]).n_components_ == 1
-    assert FFTEmbeddingReducer(6).fit(X).n_components_ == 6
+    assert FFTEmbeddingReducer(0.5).fit(X).n_components_ == 5
+    # a fraction is capped at the limit of the map; an int beyond it is an error
+    assert FFTEmbeddingReducer(1.0, mode="magnitude").fit(X).n_components_ == 6
+    assert FFTEmbeddingReducer(6, mode="magnitude").fit(X).n_components_ == 6
     with pytest.raises(ValueError, match="at most 6 .the distinct frequencies of a real FFT"):
-        FFTEmbeddingReducer(7).fit(X)
+        FFTEmbeddingReducer(7, mode="magnitude").fit(X)
     with pytest.raises(ValueError, match="at most 10"):
         FFTEmbeddingReducer(11, mode="dct").fit(X)
     FFTEmbeddingReducer(10, mode="fourier").fit(X)
+    with pytest.raises(ValueError, match="n_components"):
+        FFTEmbeddingReducer("auto").fit(X)  # no JL bound for this map: not accepted
+
+
+def test_grid_search_over_fractions_scores_every_candidate():
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 12))
+    y = X @ rng.standard_normal(12)
+    search = GridSearchCV(
+        make_pipeline(FFTEmbeddingReducer(), Ridge()),
+        {"fftembeddingreducer__n_components": [0.25, 0.5, 1.0, 4, 12]},
+        cv=3,
+        error_score="raise",
+    ).fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
 def test_bad_input():
@@ -209,3 +233,54 @@ def test_n_jobs_does_not_change_results():
     a = FFTEmbeddingReducer(12, mode="fourier", n_jobs=1).fit(X).transform(X)
     b = FFTEmbeddingReducer(12, mode="fourier", n_jobs=2).fit(X).transform(X)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("mode", ["magnitude", "fourier", "dct"])
+@pytest.mark.parametrize("select", ["low", "energy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_array_api_path_matches_numpy(mode, select, dtype):
+    xps = pytest.importorskip("array_api_strict")
+    import sklearn
+
+    X = _data(12, 15, dtype=dtype)
+    ref = FFTEmbeddingReducer(6, mode=mode, select=select).fit(X)
+    with sklearn.config_context(array_api_dispatch=True):
+        est = FFTEmbeddingReducer(6, mode=mode, select=select).fit(xps.asarray(X))
+        Y = est.transform(xps.asarray(X))
+        back = est.inverse_transform(Y) if mode != "magnitude" else None
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_array_equal(np.asarray(est.components_), ref.components_)
+    np.testing.assert_allclose(np.asarray(Y), ref.transform(X), rtol=tol, atol=tol)
+    if back is not None:
+        np.testing.assert_allclose(
+            np.asarray(back), ref.inverse_transform(ref.transform(X)), rtol=tol, atol=tol
+        )
+
+
+@pytest.mark.parametrize("mode", ["magnitude", "fourier", "dct"])
+def test_sparse_input_and_overflow(mode):
+    import scipy.sparse
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((30, 16)) * (rng.random((30, 16)) < 0.3)
+    est = FFTEmbeddingReducer(5, mode=mode, select="energy").fit(scipy.sparse.csr_matrix(X))
+    ref = FFTEmbeddingReducer(5, mode=mode, select="energy").fit(X)
+    np.testing.assert_array_equal(est.components_, ref.components_)
+    np.testing.assert_allclose(est.transform(scipy.sparse.csr_matrix(X)), ref.transform(X))
+    with pytest.raises(ValueError, match="overflow"):
+        ref.transform(np.full((2, 16), 1e308))
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 16, 97, 384])
+@pytest.mark.parametrize("mode", ["magnitude", "dct"])
+def test_nonfinite_anywhere_is_caught_on_the_output(d, mode):
+    # these modes check finiteness on the (smaller) output: a NaN or inf in any position of a
+    # row must reach every kept coefficient of that row
+    for value in (np.nan, np.inf, -np.inf):
+        X = np.ones((d, d))
+        X[np.arange(d), np.arange(d)] = value
+        for dtype in (np.float32, np.float64):
+            red = FFTEmbeddingReducer(1, mode=mode).fit(np.ones((2, d), dtype=dtype))
+            for i in range(d):
+                with pytest.raises(ValueError, match="NaN or infinity"):
+                    red.transform(X[i : i + 1].astype(dtype))

@@ -48,7 +48,7 @@ CASES = [
 @pytest.mark.parametrize("basis, projection", CASES)
 @pytest.mark.parametrize("d, k", [(37, 16), (64, 16), (600, 16), (600, 500)])
 def test_fast_transform_equals_dense_matrix(basis, projection, d, k):
-    # (600, 16): p = 1024, the pruned kernel; (600, 500): pruning would not pay, full kernel
+    # the map is the product of its drawn parts (d = 600 pads to p = 1024; k = 500 keeps half)
     X = _data(25, d)
     est = SRHT(n_components=k, basis=basis, projection=projection, random_state=3).fit(X)
     A = _dense(est)
@@ -232,3 +232,120 @@ def test_nonfinite_anywhere_in_a_row_is_rejected_at_transform(value, basis, proj
         bad[i, j] = value
         with pytest.raises(ValueError, match="NaN|infinity"):
             est.transform(bad)
+
+
+def test_random_parts_are_random_signs_and_uniform_rows():
+    """The drawn parts themselves, over seeds: signs are +-1 and fair, the kept rows (and the
+    sparse pattern) uniform, and the maps of two seeds differ. Fails if the signs or the rows
+    were constants."""
+    d, k = 200, 32
+    X = _data(5, d)
+    signs = np.array([SRHT(k, random_state=s).fit(X).signs_ for s in range(60)])
+    assert set(np.unique(signs)) == {-1.0, 1.0}
+    # mean of 12,000 fair signs: standard error 1 / sqrt(12000) ~ 0.009
+    assert abs(signs.mean()) < 5 / math.sqrt(signs.size)
+    # per coordinate too: no coordinate keeps its sign across seeds
+    assert np.all(np.abs(signs.mean(axis=0)) < 1.0)
+    rows = np.concatenate([SRHT(k, random_state=s).fit(X).selected_rows_ for s in range(60)])
+    counts = np.bincount(rows, minlength=256)  # p = 256; each row kept with probability k / p
+    expected = 60 * k / 256
+    chi2 = np.sum((counts - expected) ** 2 / expected)
+    assert chi2 < 256 + 6 * math.sqrt(2 * 256)  # chi-square with 255 degrees of freedom
+    a = SRHT(k, random_state=1).fit(X).transform(X)
+    b = SRHT(k, random_state=2).fit(X).transform(X)
+    assert np.abs(a - b).max() > 0.1
+
+
+@pytest.mark.parametrize("basis", ["hadamard", "dct"])
+@pytest.mark.parametrize("projection", ["subsample", "sparse"])
+def test_walsh_aligned_inputs_keep_their_norm(basis, projection):
+    """The reason for the random signs: a Walsh function (a row of the Hadamard matrix) is a
+    single spike after H, so without D a few kept rows either miss it (norm 0) or blow it up
+    (norm p / k). With the signs every such input keeps its norm within the JL tolerance; this
+    is checked independently of the fitted state, on the outputs alone."""
+    d = p = 256
+    k = 128
+    W = scipy.linalg.hadamard(p)[:64].astype(float)  # 64 Walsh functions, each of norm 16
+    ratios = []
+    for seed in range(10):
+        est = SRHT(k, basis=basis, projection=projection, random_state=seed).fit(W)
+        Y = est.transform(W)
+        ratios.append(np.sum(Y**2, axis=1) / np.sum(W**2, axis=1))
+    ratios = np.concatenate(ratios)
+    # with random signs ||y||^2 / ||x||^2 concentrates around 1 (sd about 0.09 subsampled; the
+    # sparse P, with about 4 nonzeros per row, adds its own spread); without them the
+    # subsampled Hadamard map gives only 0 or p / k = 2
+    sparse = projection == "sparse"
+    assert abs(ratios.mean() - 1) < (0.1 if sparse else 0.05)
+    assert np.max(np.abs(ratios - 1)) < (1.0 if sparse else 0.5)
+    assert d == p
+
+
+@pytest.mark.parametrize("basis, projection", CASES)
+def test_sparse_input_gives_the_dense_result(basis, projection):
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((70, 50)) * (rng.random((70, 50)) < 0.1)
+    est = SRHT(16, basis=basis, projection=projection, random_state=0).fit(sp.csr_matrix(X))
+    ref = SRHT(16, basis=basis, projection=projection, random_state=0).fit(X)
+    np.testing.assert_allclose(est.transform(sp.csr_matrix(X)), X @ _dense(ref).T, atol=1e-10)
+    np.testing.assert_allclose(est.transform(sp.csr_matrix(X)), ref.transform(X), atol=1e-12)
+
+
+@pytest.mark.parametrize("basis, projection", CASES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_array_api_path_matches_numpy(basis, projection, dtype):
+    xps = pytest.importorskip("array_api_strict")
+    import sklearn
+
+    X = _data(20, 40, dtype=dtype)
+    ref = SRHT(16, basis=basis, projection=projection, random_state=0).fit(X)
+    with sklearn.config_context(array_api_dispatch=True):
+        est = SRHT(16, basis=basis, projection=projection, random_state=0).fit(xps.asarray(X))
+        Y = est.transform(xps.asarray(X))
+        back = est.inverse_transform(Y)
+    assert type(Y).__module__.startswith("array_api_strict")
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(np.asarray(Y), X @ _dense(ref).T, rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(back), ref.inverse_transform(ref.transform(X)), atol=tol)
+
+
+@pytest.mark.parametrize("basis, projection", CASES)
+def test_overflow_is_an_error_not_inf(basis, projection):
+    X = _data(6, 64) * 1e307
+    est = SRHT(16, basis=basis, projection=projection, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="overflow"):
+        est.transform(X)
+    ok = SRHT(16, basis=basis, projection=projection, output_dtype="float16", random_state=0)
+    with pytest.raises(ValueError, match="float16 range"):
+        ok.fit(X / 1e307 * 1e6).transform(X / 1e307 * 1e6)
+
+
+def test_auto_is_the_johnson_lindenstrauss_bound():
+    X = _data(300, 4096)
+    k = johnson_lindenstrauss_min_dim(300, eps=0.5)
+    assert SRHT("auto", eps=0.5, random_state=0).fit(X).n_components_ == k
+    with pytest.raises(ValueError, match="Johnson-Lindenstrauss dimension"):
+        SRHT("auto", eps=0.1).fit(_data(300, 100))
+    assert SRHT(random_state=0).fit(_data(10, 100)).n_components_ == 25  # the default: 1 / 4
+
+
+def test_sparse_projection_pattern_is_bernoulli():
+    """The geometric-gap construction of P: nonzeros independent with probability q."""
+    X = _data(4, 1024)
+    counts = [
+        SRHT(64, projection="sparse", density=0.05, random_state=s).fit(X).projection_.nnz
+        for s in range(20)
+    ]
+    n = 64 * 1024 * 20
+    mean = 64 * 1024 * 0.05
+    assert abs(np.sum(counts) - n * 0.05) < 5 * math.sqrt(n * 0.05 * 0.95)
+    P = SRHT(64, projection="sparse", density=0.05, random_state=0).fit(X).projection_
+    assert np.all(np.diff(P.indptr) >= 0) and P.shape == (64, 1024)
+    per_row = np.diff(P.indptr)
+    assert abs(per_row.mean() - mean / 64) < 5 * math.sqrt(1024 * 0.05 / 64)
+    # values N(0, 1/q): variance 20
+    assert abs(np.var(P.data) / 20 - 1) < 0.15
+    for i in range(64):  # columns distinct and sorted within each row
+        cols = P.indices[P.indptr[i] : P.indptr[i + 1]]
+        assert np.all(np.diff(cols) > 0)
