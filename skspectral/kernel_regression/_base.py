@@ -233,7 +233,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         if self._box is None:
             return X
         c, a, width = self._box
-        return (X / c - a) / width
+        with np.errstate(over="ignore"):  # far outside the training box: saturate
+            t = (X / c - a) / width
+        return np.clip(t, -1e6, 1e6)
 
     def _standardize(self, Y):
         if not self.normalize_y:
