@@ -698,16 +698,8 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
 
 
 def _host(a):
-    """``a`` as a NumPy array, from any device (``to_numpy``, else through the namespace's
-    own device transfer)."""
-    try:
-        return to_numpy(a)
-    except (RuntimeError, TypeError, ValueError):
-        from sklearn.utils._array_api import _convert_to_numpy
-
-        from .._backend import array_namespace
-
-        return _convert_to_numpy(a, array_namespace(a))
+    """``a`` as a NumPy array, from any device."""
+    return to_numpy(a)
 
 
 def _dsi_zero(alpha):
