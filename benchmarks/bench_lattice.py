@@ -52,8 +52,9 @@ def _fastgps_model(d, n, f, ptransform=None, seed=7):
     import torch
 
     lat = qp.Lattice(d, seed=seed, order="RADICAL INVERSE")
-    fgp = fastgps.FastGPLattice(qp.KernelShiftInvar(d, alpha=2, torchify=True), lat,
-                                ptransform=ptransform)
+    fgp = fastgps.FastGPLattice(
+        qp.KernelShiftInvar(d, alpha=2, torchify=True), lat, ptransform=ptransform
+    )
     x = fgp.get_x_next(n)
     X = x.numpy().copy()
     y = f(X)
@@ -61,8 +62,9 @@ def _fastgps_model(d, n, f, ptransform=None, seed=7):
 
 
 def main(argv=None):
-    bench = Benchmark("bench_lattice", "lattice kernel regression vs fastgps / sklearn GP",
-                      argv=argv)
+    bench = Benchmark(
+        "bench_lattice", "lattice kernel regression vs fastgps / sklearn GP", argv=argv
+    )
     import torch
 
     torch.set_default_dtype(torch.float64)
@@ -92,8 +94,14 @@ def main(argv=None):
         return LatticeKernelRegressor(smoothness=2, n_jobs=-1).fit(X, y)
 
     ours_fit()  # compile
-    bench.compare(f"fit incl. hyper-params n=2^{m_main} d={d}", ours_fit, anchor_fit,
-                  "fastgps FastGPLattice.fit", repeats=1, warmup=0)
+    bench.compare(
+        f"fit incl. hyper-params n=2^{m_main} d={d}",
+        ours_fit,
+        anchor_fit,
+        "fastgps FastGPLattice.fit",
+        repeats=1,
+        warmup=0,
+    )
     reg = ours_fit()
     assert reg.fast_path_
     g = anchor_fit()
@@ -109,20 +117,28 @@ def main(argv=None):
     t0 = time.perf_counter()
     anchor_pred = g.post_mean(xt_t).numpy()
     t_anchor = time.perf_counter() - t0
-    bench.record(f"predict {n_test} pts from n=2^{m_main} d={d}", ours_s=t_ours,
-                 fastgps_s_for_N=t_anchor, fastgps_N=n_anchor,
-                 fastgps_s_scaled=t_anchor * n_test / n_anchor,
-                 ratio_scaled=t_anchor * n_test / n_anchor / t_ours)
-    bench.record(f"periodic d={d} n=2^{m_main} test RMSE ({n_anchor} pts)",
-                 ours=rmse(ours_pred[:n_anchor], f_periodic(Xt[:n_anchor])),
-                 fastgps=rmse(anchor_pred, f_periodic(Xt[:n_anchor])))
+    bench.record(
+        f"predict {n_test} pts from n=2^{m_main} d={d}",
+        ours_s=t_ours,
+        fastgps_s_for_N=t_anchor,
+        fastgps_N=n_anchor,
+        fastgps_s_scaled=t_anchor * n_test / n_anchor,
+        ratio_scaled=t_anchor * n_test / n_anchor / t_ours,
+    )
+    bench.record(
+        f"periodic d={d} n=2^{m_main} test RMSE ({n_anchor} pts)",
+        ours=rmse(ours_pred[:n_anchor], f_periodic(Xt[:n_anchor])),
+        fastgps=rmse(anchor_pred, f_periodic(Xt[:n_anchor])),
+    )
 
     # ---------------------------------------------------------------- 2. accuracy ---
     n_acc_test = 300
     for d in (4, 8):
         Xa = rng.random((n_acc_test, d))
-        for name, f, ptf in (("periodic", f_periodic, None),
-                             ("genz-osc", genz_oscillatory, "BAKER")):
+        for name, f, ptf in (
+            ("periodic", f_periodic, None),
+            ("genz-osc", genz_oscillatory, "BAKER"),
+        ):
             if d == 8 and name == "periodic":
                 continue  # measured in case 1
             gm, Xg, yg, _ = _fastgps_model(d, n, f, ptransform=ptf)
@@ -141,10 +157,15 @@ def main(argv=None):
             r = LatticeKernelRegressor(design=des, n_jobs=-1, **kw).fit(Xo, f(Xo))
             t_ours = time.perf_counter() - t0
             e_ours = rmse(r.predict(Xa), f(Xa))
-            bench.record(f"{name} d={d} n=2^{m_main} test RMSE", ours=e_ours, fastgps=e_anchor,
-                         ours_fit_s=t_ours, fastgps_fit_s=t_anchor,
-                         ours_transform="cosine+analytic" if ptf else "none",
-                         fastgps_transform="baker" if ptf else "none")
+            bench.record(
+                f"{name} d={d} n=2^{m_main} test RMSE",
+                ours=e_ours,
+                fastgps=e_anchor,
+                ours_fit_s=t_ours,
+                fastgps_fit_s=t_anchor,
+                ours_transform="cosine+analytic" if ptf else "none",
+                fastgps_transform="baker" if ptf else "none",
+            )
 
     # ---------------------------------------------------------------- 3. scale -----
     m_big = 16 if quick else 20
@@ -159,8 +180,13 @@ def main(argv=None):
     t0 = time.perf_counter()
     pb = rb.predict(Xt)
     t_pred = time.perf_counter() - t0
-    bench.record(f"scale n=2^{m_big} d={d}", fit_s=t_fit, predict_10000_s=t_pred,
-                 iterations=rb.n_iter_, test_rmse=rmse(pb, f_periodic(Xt)))
+    bench.record(
+        f"scale n=2^{m_big} d={d}",
+        fit_s=t_fit,
+        predict_10000_s=t_pred,
+        iterations=rb.n_iter_,
+        test_rmse=rmse(pb, f_periodic(Xt)),
+    )
     del Xb, yb, rb
 
     # ---------------------------------------------------------------- 4. Genz curve -
@@ -175,21 +201,32 @@ def main(argv=None):
             des = Lattice(d, periodization=fold, seed=m)
             Xo = des.random(2**m)
             t0 = time.perf_counter()
-            r = LatticeKernelRegressor(design=des, n_jobs=-1, **kw).fit(
-                Xo, genz_oscillatory(Xo))
+            r = LatticeKernelRegressor(design=des, n_jobs=-1, **kw).fit(Xo, genz_oscillatory(Xo))
             t_fit = time.perf_counter() - t0
-            bench.record(f"genz-osc d=4 ours {fold} n=2^{m}", n=2**m, fit_s=t_fit,
-                         test_rmse=rmse(r.predict(Xa), ya))
-    for n_sk in ((128, 256, 512) if quick else (128, 256, 512, 1024, 2048)):
+            bench.record(
+                f"genz-osc d=4 ours {fold} n=2^{m}",
+                n=2**m,
+                fit_s=t_fit,
+                test_rmse=rmse(r.predict(Xa), ya),
+            )
+    for n_sk in (128, 256, 512) if quick else (128, 256, 512, 1024, 2048):
         Xs = rng.random((n_sk, d))
         gp = GaussianProcessRegressor(
             ConstantKernel(1.0) * RBF(np.ones(d), length_scale_bounds=(1e-3, 1e3)),
-            alpha=1e-10, normalize_y=True, n_restarts_optimizer=0, random_state=0)
+            alpha=1e-10,
+            normalize_y=True,
+            n_restarts_optimizer=0,
+            random_state=0,
+        )
         t0 = time.perf_counter()
         gp.fit(Xs, genz_oscillatory(Xs))
         t_fit = time.perf_counter() - t0
-        bench.record(f"genz-osc d=4 sklearn GP n={n_sk}", n=n_sk, fit_s=t_fit,
-                     test_rmse=rmse(gp.predict(Xa), ya))
+        bench.record(
+            f"genz-osc d=4 sklearn GP n={n_sk}",
+            n=n_sk,
+            fit_s=t_fit,
+            test_rmse=rmse(gp.predict(Xa), ya),
+        )
     bench.finish()
     return math.nan
 

@@ -28,8 +28,6 @@ def _tweets(n):
     from sklearn.decomposition import PCA
 
     path = DATA / "tweets_minilm.npy"
-    if not path.exists():
-        path = Path("/work/shared/data/tweets_minilm.npy")
     X = np.load(path, allow_pickle=False)[:n].astype(np.float64)
     return PCA(50, random_state=0).fit_transform(X)
 

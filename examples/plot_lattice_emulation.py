@@ -44,16 +44,20 @@ def rmse(reg):
     return np.sqrt(np.mean((reg.predict(X_test) - y_test) ** 2))
 
 
-results = {"lattice (cosine fold, analytic kernel)": [], "digital net (order 1)": [],
-           "sklearn GP (RBF)": []}
+results = {
+    "lattice (cosine fold, analytic kernel)": [],
+    "digital net (order 1)": [],
+    "sklearn GP (RBF)": [],
+}
 for m in range(6, 14):
     n = 2**m
     lat = Lattice(3, l_bounds=lo, u_bounds=hi, periodization="cosine", seed=m)
     X = lat.random(n)
     t0 = time.perf_counter()
     reg = LatticeKernelRegressor(design=lat, decay="auto").fit(X, ishigami(X))
-    results["lattice (cosine fold, analytic kernel)"].append((n, rmse(reg),
-                                                             time.perf_counter() - t0))
+    results["lattice (cosine fold, analytic kernel)"].append(
+        (n, rmse(reg), time.perf_counter() - t0)
+    )
     net = DigitalNet(3, l_bounds=lo, u_bounds=hi, seed=m)
     X = net.random(n)
     t0 = time.perf_counter()
@@ -61,8 +65,9 @@ for m in range(6, 14):
     results["digital net (order 1)"].append((n, rmse(reg), time.perf_counter() - t0))
     if n <= 512:
         X = lo + (hi - lo) * rng.random((n, 3))
-        gp = GaussianProcessRegressor(ConstantKernel() * RBF(np.ones(3)), alpha=1e-8,
-                                      normalize_y=True, random_state=0)
+        gp = GaussianProcessRegressor(
+            ConstantKernel() * RBF(np.ones(3)), alpha=1e-8, normalize_y=True, random_state=0
+        )
         t0 = time.perf_counter()
         gp.fit(X, ishigami(X))
         results["sklearn GP (RBF)"].append((n, rmse(gp), time.perf_counter() - t0))

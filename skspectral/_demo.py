@@ -136,7 +136,40 @@ def reduction_throughput(quick: bool = False) -> Section:
     return section
 
 
-SECTIONS = [embedding_reduction, reduction_throughput]
+def _from(module: str, title: str):
+    """A section that lives in an estimator's package, imported only when the demo runs it."""
+
+    def make(quick: bool = False) -> Section:
+        import importlib
+
+        return importlib.import_module(module).section(quick=quick)
+
+    make.__doc__ = title
+    make.__name__ = module.rsplit(".", 1)[-1]
+    return make
+
+
+SECTIONS = [
+    embedding_reduction,
+    reduction_throughput,
+    _from(
+        "skspectral.kernel_approximation._demo_section",
+        "Random Fourier features: kernel error on tweet embeddings, beside RBFSampler",
+    ),
+    _from("skspectral.manifold._demo_section", "t-SNE of digits, beside scikit-learn's TSNE"),
+    _from(
+        "skspectral.preprocessing._demo_kdi",
+        "Kernel density integral transformation beside QuantileTransformer and scalers",
+    ),
+    _from(
+        "skspectral.preprocessing._demo_power",
+        "Power transform: Box-Cox beside scikit-learn's, and adversarial inputs",
+    ),
+    _from(
+        "skspectral.kernel_regression._demo_section",
+        "Lattice kernel regression of a smooth simulator beside GaussianProcessRegressor",
+    ),
+]
 
 
 def format_table(sections) -> str:

@@ -39,8 +39,11 @@ class DenseFallbackWarning(UserWarning):
     """X is not a design of the regressor's kind: the model is fitted by dense Cholesky."""
 
 
-_LOG_BOUNDS = {"scale": (-30.0, 30.0), "weights": (math.log(1e-8), math.log(1e6)),
-               "nugget": (math.log(1e-14), math.log(1e2))}
+_LOG_BOUNDS = {
+    "scale": (-30.0, 30.0),
+    "weights": (math.log(1e-8), math.log(1e6)),
+    "nugget": (math.log(1e-14), math.log(1e2)),
+}
 
 
 class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
@@ -65,10 +68,25 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
     # subclass hooks ------------------------------------------------------------------------
     _net = False  # DSI kernel on integer coordinates
 
-    def __init__(self, *, design=None, smoothness=2, decay=None, weights=1.0, scale=1.0,
-                 nugget=1e-10, learn_nugget=False, objective="mle", max_iter=200,
-                 max_dense=4096, tol=1e-8, normalize_y=True, batch_size=1024, n_jobs=None,
-                 verbose=0):
+    def __init__(
+        self,
+        *,
+        design=None,
+        smoothness=2,
+        decay=None,
+        weights=1.0,
+        scale=1.0,
+        nugget=1e-10,
+        learn_nugget=False,
+        objective="mle",
+        max_iter=200,
+        max_dense=4096,
+        tol=1e-8,
+        normalize_y=True,
+        batch_size=1024,
+        n_jobs=None,
+        verbose=0,
+    ):
         self.design = design
         self.smoothness = smoothness
         self.decay = decay
@@ -124,8 +142,11 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         Y = y.reshape(n, -1).astype(np.float64)
         self.n_targets_ = Y.shape[1]
         self.design_ = self._resolve_design(d)
-        w0 = np.broadcast_to(np.asarray(self.weights, dtype=float), (d,)) if np.ndim(
-            self.weights) <= 1 else None
+        w0 = (
+            np.broadcast_to(np.asarray(self.weights, dtype=float), (d,))
+            if np.ndim(self.weights) <= 1
+            else None
+        )
         if w0 is None or w0.shape != (d,) or not np.all(np.isfinite(w0)) or np.any(w0 <= 0):
             raise ValueError(f"weights must be a positive float or {d} positive floats")
         T = self._box_coords(X, fitting=True)
@@ -133,15 +154,22 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         fast = self._recognize(T) if n > 0 else None
         if self.decay is not None and self._net:
             raise ValueError("decay (the analytic kernel) is for LatticeKernelRegressor only")
-        grid = ([None] if self.decay is None else _DECAY_GRID if self.decay == "auto"
-                else [float(self.decay)])
+        grid = (
+            [None]
+            if self.decay is None
+            else _DECAY_GRID
+            if self.decay == "auto"
+            else [float(self.decay)]
+        )
         best = None
         for r in grid:
             self._r = r
             self._fit_one(fast, T, Yn, w0, n)
             if best is None or self.objective_value_ < best[0]:
-                best = (self.objective_value_, {k: v for k, v in vars(self).items()
-                                                if k.endswith("_") or k.startswith("_")})
+                best = (
+                    self.objective_value_,
+                    {k: v for k, v in vars(self).items() if k.endswith("_") or k.startswith("_")},
+                )
         vars(self).update(best[1])
         self.decay_ = self._r
         self._pack(xp_in if is_xp else None, X_dev)
@@ -179,10 +207,12 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         if fast is None:
             if n > self.max_dense:
                 m = math.log2(n) if n else 0
-                why = ("n is not a power of two (the fast path needs n = 2**m points)"
-                       if m != int(m) else
-                       f"X is not a {self.design_.generators_name} design in any row order "
-                       f"(tol={self.tol})")
+                why = (
+                    "n is not a power of two (the fast path needs n = 2**m points)"
+                    if m != int(m)
+                    else f"X is not a {self.design_.generators_name} design in any row order "
+                    f"(tol={self.tol})"
+                )
                 raise ValueError(
                     f"{why}, and n={n} exceeds max_dense={self.max_dense} for the dense "
                     f"fallback; sample X with skspectral.qmc.{self._design_class.__name__}"
@@ -192,7 +222,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                     f"X is not a {self._design_class.__name__} design of the "
                     f"{self.design_.generators_name} (in any row order, tol={self.tol}); "
                     "fitting the same kernel model by dense Cholesky, O(n**3)",
-                    DenseFallbackWarning, stacklevel=3)
+                    DenseFallbackWarning,
+                    stacklevel=3,
+                )
             self.fast_path_ = False
             self._fit_dense(unperiodize(T, self.design_.periodization), Yn, w0.copy())
         else:
@@ -206,7 +238,8 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         if not isinstance(des, self._design_class):
             raise ValueError(
                 f"design must be None or a skspectral.qmc.{self._design_class.__name__}, "
-                f"got {type(des).__name__}")
+                f"got {type(des).__name__}"
+            )
         if des.d != d:
             raise ValueError(f"design has d={des.d} but X has {d} features")
         return des
@@ -219,7 +252,8 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             if np.any(t < -1e-9) or np.any(t > 1.0 + 1e-9):
                 raise ValueError(
                     "X has points outside the box of the design "
-                    f"[{des.l_bounds.tolist()}, {des.u_bounds.tolist()}]")
+                    f"[{des.l_bounds.tolist()}, {des.u_bounds.tolist()}]"
+                )
             return np.clip(t, 0.0, 1.0) if des.periodization else t
         if fitting:
             lo, hi = X.min(axis=0, initial=np.inf), X.max(axis=0, initial=-np.inf)
@@ -264,7 +298,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
 
     def _unpack(self, theta, d):
         s = math.exp(theta[0])
-        w = np.exp(theta[1:1 + d])
+        w = np.exp(theta[1 : 1 + d])
         eta = math.exp(theta[1 + d]) if self.learn_nugget else float(self.nugget)
         return s, w, eta
 
@@ -286,9 +320,14 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             return val, g
 
         try:
-            res = scipy.optimize.minimize(f, theta0, jac=True, method="L-BFGS-B",
-                                          bounds=self._bounds(d),
-                                          options={"maxiter": int(self.max_iter)})
+            res = scipy.optimize.minimize(
+                f,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=self._bounds(d),
+                options={"maxiter": int(self.max_iter)},
+            )
             self.n_iter_ = max(int(res.nit), 1)  # one pass of the criterion at least
         except KeyboardInterrupt:  # keep the best state reached
             pass
@@ -328,8 +367,11 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                 val = math.log(A) - 2.0 * math.log(B)
                 c = -2.0 * S / lam**3 / A + 2.0 / (lam**2 * B)
             else:
-                val = 0.5 * np.sum(S / lam) + 0.5 * nk * np.sum(np.log(lam)) \
+                val = (
+                    0.5 * np.sum(S / lam)
+                    + 0.5 * nk * np.sum(np.log(lam))
                     + 0.5 * n * nk * math.log(2 * math.pi)
+                )
                 c = 0.5 * (nk / lam - S / lam**2)
             g = [np.dot(c, s * lam0)] + list(s * (dl @ c))
             if self.learn_nugget:
@@ -356,8 +398,10 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         n = lam.shape[0]
         nk = self._Yh.shape[0]
         self.log_marginal_likelihood_value_ = float(
-            -0.5 * np.sum(S / lam) - 0.5 * nk * np.sum(np.log(lam))
-            - 0.5 * n * nk * math.log(2 * math.pi))
+            -0.5 * np.sum(S / lam)
+            - 0.5 * nk * np.sum(np.log(lam))
+            - 0.5 * n * nk * math.log(2 * math.pi)
+        )
 
     def _store_params(self, s, w, eta):
         self.scale_ = float(s)
@@ -407,12 +451,21 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                     W = (-(p @ a.T + a @ p.T) + 2.0 * (Kinv * v[None, :]) @ Kinv) / Lv
             else:
                 logdet = 2.0 * np.sum(np.log(np.diag(L[0])))
-                val = 0.5 * np.sum(Yn * a) + 0.5 * nk * logdet + 0.5 * n * nk * math.log(
-                    2 * math.pi)
+                val = (
+                    0.5 * np.sum(Yn * a) + 0.5 * nk * logdet + 0.5 * n * nk * math.log(2 * math.pi)
+                )
                 W = 0.5 * (nk * Kinv - a @ a.T)
             gw = np.empty(d)
-            K.dense_weighted_grad(effective_n_jobs(self.n_jobs), int(self._net), xf, xi,
-                                  w, *self._kargs(), np.ascontiguousarray(W), gw)
+            K.dense_weighted_grad(
+                effective_n_jobs(self.n_jobs),
+                int(self._net),
+                xf,
+                xi,
+                w,
+                *self._kargs(),
+                np.ascontiguousarray(W),
+                gw,
+            )
             g = [s * np.sum(W * R)] + list(s * gw)
             if self.learn_nugget:
                 g.append(eta * np.trace(W))
@@ -429,7 +482,8 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         self._pcoef = np.ascontiguousarray(a * s)
         logdet = 2.0 * np.sum(np.log(np.diag(self._chol[0]))) if n else 0.0
         self.log_marginal_likelihood_value_ = float(
-            -0.5 * np.sum(Yn * a) - 0.5 * nk * logdet - 0.5 * n * nk * math.log(2 * math.pi))
+            -0.5 * np.sum(Yn * a) - 0.5 * nk * logdet - 0.5 * n * nk * math.log(2 * math.pi)
+        )
         self.objective_value_ = val
 
     def _set_train(self, Xd):
@@ -484,9 +538,18 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         r = getattr(self, "_r", None)
         if r is not None:
             return 2.0 * r / (1.0 - r)
-        return {1: K.SI_CONST[1] / 6.0, 2: -K.SI_CONST[2] / 30.0, 3: K.SI_CONST[3] / 42.0,
-                4: -K.SI_CONST[4] / 30.0}[self.smoothness] if not self._net else 1.0 if (
-                    self.smoothness == 1) else _dsi_zero(self.smoothness)
+        return (
+            {
+                1: K.SI_CONST[1] / 6.0,
+                2: -K.SI_CONST[2] / 30.0,
+                3: K.SI_CONST[3] / 42.0,
+                4: -K.SI_CONST[4] / 30.0,
+            }[self.smoothness]
+            if not self._net
+            else 1.0
+            if (self.smoothness == 1)
+            else _dsi_zero(self.smoothness)
+        )
 
     def predict(self, X, return_std=False):
         """Posterior mean (and standard deviation of the latent function) at ``X``.
@@ -505,12 +568,15 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         xp, is_xp = get_namespace(X)
         fit_ns = getattr(self, "_fit_namespace", None)
-        if sklearn.get_config().get("array_api_dispatch", False) and (
-                xp.__name__ if is_xp else None) != fit_ns:
+        if (
+            sklearn.get_config().get("array_api_dispatch", False)
+            and (xp.__name__ if is_xp else None) != fit_ns
+        ):
             raise ValueError(
                 f"{type(self).__name__}.predict() inputs must use the same namespace as the "
                 f"fit: X is a {xp.__name__ if is_xp else 'numpy'} array, the regressor was "
-                f"fitted on {fit_ns or 'numpy'} arrays")
+                f"fitted on {fit_ns or 'numpy'} arrays"
+            )
         if is_xp:
             return self._predict_xp(X, xp, return_std)
         X = validate_data(self, X, reset=False, dtype=np.float64)
@@ -559,15 +625,15 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         prior = self.scale_ * float(np.prod(1.0 + w * self._factor_at_zero()))
         lam = xp.asarray(self._pub("eigenvalues_"), **kw) if self.fast_path_ else None
         for sl in row_chunks(m, max(n, 1), budget=1 << 21):
-            tc = t[sl.start:sl.stop, :]
+            tc = t[sl.start : sl.stop, :]
             R = xp.ones((tc.shape[0], n), dtype=xp.float64, **kw)
             if self._net:
                 ti = xp.astype(xp.floor(xp.clip(tc * 2.0**32, 0, 2.0**32 - 1)), xp.int64)
             for j in range(t.shape[1]):
                 if self._net:
-                    f = _dsi_factor_xp(xp, ti[:, j:j + 1] ^ Xtr[None, :, j], self.smoothness)
+                    f = _dsi_factor_xp(xp, ti[:, j : j + 1] ^ Xtr[None, :, j], self.smoothness)
                 else:
-                    f = _si_factor_xp(xp, tc[:, j:j + 1] - Xtr[None, :, j], *self._kargs())
+                    f = _si_factor_xp(xp, tc[:, j : j + 1] - Xtr[None, :, j], *self._kargs())
                 R = R * (1.0 + float(w[j]) * f)
             means.append(R @ coef)
             if return_std:
@@ -577,8 +643,9 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
                     quad = xp.sum(xp.abs(rh) ** 2 / lam, axis=1)
                 else:
                     rn = _host(r)
-                    quad = xp.asarray(np.sum(rn * scipy.linalg.cho_solve(
-                        self._chol, rn.T).T, axis=1), **kw)
+                    quad = xp.asarray(
+                        np.sum(rn * scipy.linalg.cho_solve(self._chol, rn.T).T, axis=1), **kw
+                    )
                 sds.append(xp.sqrt(xp.clip(prior - quad, 0.0, None)))
         mean = xp.concat(means, axis=0) if means else xp.zeros((0, coef.shape[1]), **kw)
         mean = mean * xp.asarray(self._y_mul, **kw) + xp.asarray(self._y_off, **kw)
@@ -604,8 +671,10 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         des = self.design_
         if des.periodization == "cosine":
-            raise ValueError("integrate() needs periodization None or 'tent' (the cosine fold "
-                             "does not preserve the measure)")
+            raise ValueError(
+                "integrate() needs periodization None or 'tent' (the cosine fold "
+                "does not preserve the measure)"
+            )
         if self.design is None and self._box is not None:
             raise ValueError("integrate() needs X in the unit cube or a design with a box")
         vol = float(np.prod(des.u_bounds - des.l_bounds))

@@ -34,8 +34,9 @@ def section(quick: bool = False):
     e_ours = float(np.sqrt(np.mean((reg.predict(Xt) - yt) ** 2)))
     n_sk = 128 if quick else 256
     Xs = rng.random((n_sk, d))
-    gp = GaussianProcessRegressor(ConstantKernel() * RBF(np.ones(d)), alpha=1e-10,
-                                  normalize_y=True, random_state=0)
+    gp = GaussianProcessRegressor(
+        ConstantKernel() * RBF(np.ones(d)), alpha=1e-10, normalize_y=True, random_state=0
+    )
     t0 = time.perf_counter()
     gp.fit(Xs, f(Xs))
     t_sk = time.perf_counter() - t0
@@ -44,8 +45,7 @@ def section(quick: bool = False):
     return Section(
         "Lattice kernel regression (Genz oscillatory, d=4)",
         [
-            Row(task, f"LatticeKernelRegressor n={n}", "skspectral", "test RMSE", e_ours,
-                t_ours),
+            Row(task, f"LatticeKernelRegressor n={n}", "skspectral", "test RMSE", e_ours, t_ours),
             Row(task, f"GaussianProcessRegressor n={n_sk}", "sklearn", "test RMSE", e_sk, t_sk),
         ],
     )

@@ -35,13 +35,15 @@ SI_CONST = (
 )
 SI_CONST_ARR = np.array(SI_CONST)
 # b_alpha(u) of the Bernoulli polynomials B_2a(t) in u = t (1 - t), coefficients of u**k
-BERN_U = np.array([
-    [0.0, 0.0, 0.0, 0.0, 0.0],
-    [1.0 / 6.0, -1.0, 0.0, 0.0, 0.0],
-    [-1.0 / 30.0, 0.0, 1.0, 0.0, 0.0],
-    [1.0 / 42.0, 0.0, -0.5, -1.0, 0.0],
-    [-1.0 / 30.0, 0.0, 2.0 / 3.0, 4.0 / 3.0, 1.0],
-])
+BERN_U = np.array(
+    [
+        [0.0, 0.0, 0.0, 0.0, 0.0],
+        [1.0 / 6.0, -1.0, 0.0, 0.0, 0.0],
+        [-1.0 / 30.0, 0.0, 1.0, 0.0, 0.0],
+        [1.0 / 42.0, 0.0, -0.5, -1.0, 0.0],
+        [-1.0 / 30.0, 0.0, 2.0 / 3.0, 4.0 / 3.0, 1.0],
+    ]
+)
 _NET_SCALE = 2.0**-32
 _DSI_DIGITS = 60  # digits of the recursion: the tail beyond is below 2**-60 relative
 
@@ -168,8 +170,10 @@ def _si_dim_update(prod, row, a, q0, q1, q2, q3, q4):
 @njit(cache=True, nogil=True, fastmath=True)
 def _an_dim_update(prod, row, a, wj, r):
     for i in range(prod.shape[0]):
-        prod[i] *= 1.0 + wj * ((1.0 - r * r) / (
-            1.0 - 2.0 * r * math.cos(6.283185307179586 * (a - row[i])) + r * r) - 1.0)
+        prod[i] *= 1.0 + wj * (
+            (1.0 - r * r) / (1.0 - 2.0 * r * math.cos(6.283185307179586 * (a - row[i])) + r * r)
+            - 1.0
+        )
 
 
 @threaded_kernel()
@@ -208,8 +212,9 @@ def si_predict(xt, xtr, w, coef, alpha, r, block, out):
                 pv[:] = 1.0
                 for j in range(d):
                     if alpha > 0:
-                        _si_dim_update(pv, xtr[j, b0:b1], xt[p, j], q[j, 0], q[j, 1], q[j, 2],
-                                       q[j, 3], q[j, 4])
+                        _si_dim_update(
+                            pv, xtr[j, b0:b1], xt[p, j], q[j, 0], q[j, 1], q[j, 2], q[j, 3], q[j, 4]
+                        )
                     else:
                         _an_dim_update(pv, xtr[j, b0:b1], xt[p, j], w[j], r)
                 for k in range(nk):
@@ -273,8 +278,9 @@ def si_cross(xt, xtr, w, alpha, r, out):
         row_out[:] = 1.0
         for j in range(d):
             if alpha > 0:
-                _si_dim_update(row_out, xtr[j], xt[p, j], q[j, 0], q[j, 1], q[j, 2], q[j, 3],
-                               q[j, 4])
+                _si_dim_update(
+                    row_out, xtr[j], xt[p, j], q[j, 0], q[j, 1], q[j, 2], q[j, 3], q[j, 4]
+                )
             else:
                 _an_dim_update(row_out, xtr[j], xt[p, j], w[j], r)
 

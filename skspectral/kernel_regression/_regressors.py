@@ -192,8 +192,6 @@ class LatticeKernelRegressor(_SpectralKernelRegressor):
         return np.ascontiguousarray(Xd), np.ascontiguousarray(E), order
 
 
-
-
 class DigitalNetKernelRegressor(_SpectralKernelRegressor):
     __doc__ = (
         """Kernel regression with a digitally-shift-invariant kernel, fast on digital nets.
@@ -227,19 +225,49 @@ class DigitalNetKernelRegressor(_SpectralKernelRegressor):
     _design_class = DigitalNet
     _net = True
 
-    def __init__(self, *, design=None, smoothness=1, decay=None, weights=1.0, scale=1.0,
-                 nugget=1e-10, learn_nugget=False, objective="mle", max_iter=200,
-                 max_dense=4096, tol=1e-8, normalize_y=True, batch_size=1024, n_jobs=None,
-                 verbose=0):
-        super().__init__(design=design, smoothness=smoothness, decay=decay, weights=weights,
-                         scale=scale, nugget=nugget, learn_nugget=learn_nugget,
-                         objective=objective, max_iter=max_iter, max_dense=max_dense, tol=tol,
-                         normalize_y=normalize_y, batch_size=batch_size, n_jobs=n_jobs,
-                         verbose=verbose)
+    def __init__(
+        self,
+        *,
+        design=None,
+        smoothness=1,
+        decay=None,
+        weights=1.0,
+        scale=1.0,
+        nugget=1e-10,
+        learn_nugget=False,
+        objective="mle",
+        max_iter=200,
+        max_dense=4096,
+        tol=1e-8,
+        normalize_y=True,
+        batch_size=1024,
+        n_jobs=None,
+        verbose=0,
+    ):
+        super().__init__(
+            design=design,
+            smoothness=smoothness,
+            decay=decay,
+            weights=weights,
+            scale=scale,
+            nugget=nugget,
+            learn_nugget=learn_nugget,
+            objective=objective,
+            max_iter=max_iter,
+            max_dense=max_dense,
+            tol=tol,
+            normalize_y=normalize_y,
+            batch_size=batch_size,
+            n_jobs=n_jobs,
+            verbose=verbose,
+        )
 
     def _fwd(self, v):
-        return sfft.fwht(np.ascontiguousarray(v, dtype=np.float64), axis=-1,
-                         workers=effective_n_jobs(self.n_jobs))
+        return sfft.fwht(
+            np.ascontiguousarray(v, dtype=np.float64),
+            axis=-1,
+            workers=effective_n_jobs(self.n_jobs),
+        )
 
     _fwd_real = _fwd
     _inv_real = _fwd
@@ -248,8 +276,9 @@ class DigitalNetKernelRegressor(_SpectralKernelRegressor):
         return sfft.fwht_double(a, b, axis=-1)
 
     def _coords(self, U):
-        return np.floor(np.clip(np.asarray(U, dtype=np.float64) * 2.0**32, 0.0,
-                                2.0**32 - 1)).astype(np.uint64)
+        return np.floor(
+            np.clip(np.asarray(U, dtype=np.float64) * 2.0**32, 0.0, 2.0**32 - 1)
+        ).astype(np.uint64)
 
     def _factors(self, E):
         phi = np.empty(E.shape)
@@ -324,8 +353,9 @@ def _bitrev(v, m):
 
 
 def _to_int(u):
-    return np.floor(np.clip(np.asarray(u, dtype=float) * 2.0**32 + 0.5, 0.0,
-                            2.0**32 - 1)).astype(np.uint64)
+    return np.floor(np.clip(np.asarray(u, dtype=float) * 2.0**32 + 0.5, 0.0, 2.0**32 - 1)).astype(
+        np.uint64
+    )
 
 
 def _net_points(C, i, m):
@@ -343,8 +373,9 @@ def _gf2_top_inverse(c0, m):
     ``(m, m)`` 0/1 array (``None`` when singular)."""
     if m == 0:
         return np.zeros((0, 0), dtype=np.int64)
-    A = np.array([[(int(c0[k]) >> (31 - r)) & 1 for k in range(m)] for r in range(m)],
-                 dtype=np.int64)
+    A = np.array(
+        [[(int(c0[k]) >> (31 - r)) & 1 for k in range(m)] for r in range(m)], dtype=np.int64
+    )
     aug = np.concatenate([A, np.eye(m, dtype=np.int64)], axis=1)
     for col in range(m):
         piv = next((r for r in range(col, m) if aug[r, col]), None)
@@ -361,8 +392,10 @@ def _apply_gf2(Ainv, top, m):
     """Indices ``i`` whose digits solve ``A i = top`` (``top``: m-bit row values)."""
     if m == 0:
         return np.zeros(top.shape[0], dtype=np.uint64)
-    bits = ((top[:, None] >> np.arange(m - 1, -1, -1, dtype=np.uint64)[None, :])
-            & np.uint64(1)).astype(np.int64)  # row r of the column vector
+    bits = (
+        (top[:, None] >> np.arange(m - 1, -1, -1, dtype=np.uint64)[None, :]) & np.uint64(1)
+    ).astype(np.int64)  # row r of the column vector
     digits = (bits @ Ainv.T) & 1  # digit k of i
     return (digits.astype(np.uint64) << np.arange(m, dtype=np.uint64)[None, :]).sum(
-        axis=1, dtype=np.uint64)
+        axis=1, dtype=np.uint64
+    )

@@ -1,5 +1,5 @@
 """The demo's t-SNE section: ours beside scikit-learn's TSNE on the digits bundled with
-scikit-learn (offline); the lead adds :func:`section` to ``skspectral._demo.SECTIONS``."""
+scikit-learn (offline); listed in ``skspectral._demo.SECTIONS``."""
 
 from __future__ import annotations
 

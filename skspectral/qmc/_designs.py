@@ -115,10 +115,16 @@ class _Design(qmc.QMCEngine):
                 f"periodization must be one of {PERIODIZATIONS}, got {periodization!r}"
             )
         self.periodization = "tent" if periodization == "baker" else periodization
-        lb = np.zeros(self.d) if l_bounds is None else np.broadcast_to(
-            np.asarray(l_bounds, dtype=float), (self.d,)).copy()
-        ub = np.ones(self.d) if u_bounds is None else np.broadcast_to(
-            np.asarray(u_bounds, dtype=float), (self.d,)).copy()
+        lb = (
+            np.zeros(self.d)
+            if l_bounds is None
+            else np.broadcast_to(np.asarray(l_bounds, dtype=float), (self.d,)).copy()
+        )
+        ub = (
+            np.ones(self.d)
+            if u_bounds is None
+            else np.broadcast_to(np.asarray(u_bounds, dtype=float), (self.d,)).copy()
+        )
         if not (np.all(np.isfinite(lb)) and np.all(np.isfinite(ub)) and np.all(ub > lb)):
             raise ValueError("l_bounds and u_bounds must be finite with u_bounds > l_bounds")
         self.l_bounds, self.u_bounds = lb, ub
@@ -159,8 +165,7 @@ class _Design(qmc.QMCEngine):
                 "X has points outside the box of the design "
                 f"[{self.l_bounds.tolist()}, {self.u_bounds.tolist()}]"
             )
-        return unperiodize(np.clip(t, 0.0, 1.0) if self.periodization else t,
-                           self.periodization)
+        return unperiodize(np.clip(t, 0.0, 1.0) if self.periodization else t, self.periodization)
 
 
 class Lattice(_Design):
@@ -202,10 +207,20 @@ class Lattice(_Design):
     (8, 2)
     """
 
-    def __init__(self, d, *, generating_vector=None, randomize=True, l_bounds=None,
-                 u_bounds=None, periodization=None, seed=None):
-        super().__init__(d, l_bounds=l_bounds, u_bounds=u_bounds, periodization=periodization,
-                         seed=seed)
+    def __init__(
+        self,
+        d,
+        *,
+        generating_vector=None,
+        randomize=True,
+        l_bounds=None,
+        u_bounds=None,
+        periodization=None,
+        seed=None,
+    ):
+        super().__init__(
+            d, l_bounds=l_bounds, u_bounds=u_bounds, periodization=periodization, seed=seed
+        )
         if generating_vector is None:
             z = default_generating_vector(self.d)
             self.generators_name = "Cools-Kuo-Nuyens lattice-33002-1024-1048576.9125"
@@ -264,10 +279,20 @@ class DigitalNet(_Design):
     array([0.  , 0.5 , 0.25, 0.75])
     """
 
-    def __init__(self, d, *, generating_matrices=None, randomize="ds", l_bounds=None,
-                 u_bounds=None, periodization=None, seed=None):
-        super().__init__(d, l_bounds=l_bounds, u_bounds=u_bounds, periodization=periodization,
-                         seed=seed)
+    def __init__(
+        self,
+        d,
+        *,
+        generating_matrices=None,
+        randomize="ds",
+        l_bounds=None,
+        u_bounds=None,
+        periodization=None,
+        seed=None,
+    ):
+        super().__init__(
+            d, l_bounds=l_bounds, u_bounds=u_bounds, periodization=periodization, seed=seed
+        )
         if randomize not in ("lms_ds", "ds", None):
             raise ValueError(f"randomize must be 'lms_ds', 'ds' or None, got {randomize!r}")
         if generating_matrices is None:
@@ -287,7 +312,8 @@ class DigitalNet(_Design):
         self.generating_matrices = c
         self.shift_int = (
             self.rng.integers(0, 2**NET_BITS, size=self.d, dtype=np.uint64)
-            if randomize is not None else np.zeros(self.d, dtype=np.uint64)
+            if randomize is not None
+            else np.zeros(self.d, dtype=np.uint64)
         )
 
     def unit_integers(self, start, n):

@@ -222,7 +222,7 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
         workers = self._workers()
         if self.mode == "dct":
             C = scipy.fft.dct(X, type=2, norm="ortho", axis=1, workers=workers)
-            return C if len(keep) == d and np.all(keep == np.arange(d)) else C[:, keep]
+            return C[:, : len(keep)] if _is_prefix(keep) else C[:, keep]
         if self.mode == "magnitude":
             # numpy's (unscaled) convention, as in the paper; only the kept bins are taken
             Z = scipy.fft.rfft(X, axis=1, workers=workers)
@@ -235,12 +235,17 @@ class FFTEmbeddingReducer(_BaseSpectralReducer):
     def _project(self, X):
         out = np.empty((X.shape[0], self.n_components_), dtype=X.dtype)
         keep = to_numpy(self.components_)
-        low = self.mode == "magnitude" and _is_prefix(keep)
+        low = _is_prefix(keep)
         workers = self._workers()
         for rows in row_chunks(X.shape[0], X.shape[1]):
-            if low:  # the lowest frequencies: their magnitudes straight into the output
+            if low and self.mode == "magnitude":  # magnitudes straight into the output
                 Z = scipy.fft.rfft(X[rows], axis=1, workers=workers)
                 np.abs(Z[:, : len(keep)], out=out[rows])
+            elif low and self.mode == "dct":  # one pass in place, then the kept columns
+                C = scipy.fft.dct(
+                    X[rows], type=2, norm="ortho", axis=1, workers=workers, overwrite_x=False
+                )
+                out[rows] = C[:, : len(keep)]
             else:
                 out[rows] = self._coefficients(X[rows], keep)
         return out

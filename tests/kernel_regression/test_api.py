@@ -25,15 +25,21 @@ def test_extend_equals_fit_on_the_doubled_design(cls, D):
     X2 = des.random(128)
     rng = np.random.default_rng(0)
     X2 = X2[rng.permutation(128)]
-    p = dict(design=des, smoothness=1, weights=[0.5, 0.3, 0.2], scale=1.2, nugget=1e-6,
-             objective=None, normalize_y=False)
+    p = dict(
+        design=des,
+        smoothness=1,
+        weights=[0.5, 0.3, 0.2],
+        scale=1.2,
+        nugget=1e-6,
+        objective=None,
+        normalize_y=False,
+    )
     grown = cls(**p).fit(X1, _f(X1)).extend(X2, _f(X2))
     full = cls(**p).fit(np.vstack([X1, X2]), _f(np.vstack([X1, X2])))
     assert full.fast_path_
     Xt = rng.random((30, 3))
     np.testing.assert_allclose(grown.predict(Xt), full.predict(Xt), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(np.sort(grown.eigenvalues_), np.sort(full.eigenvalues_),
-                               rtol=1e-9)
+    np.testing.assert_allclose(np.sort(grown.eigenvalues_), np.sort(full.eigenvalues_), rtol=1e-9)
     np.testing.assert_allclose(grown.integrate(), full.integrate(), rtol=1e-10)
     with pytest.raises(ValueError, match="second half"):
         grown.extend(rng.random((256, 3)), np.zeros(256))
@@ -87,8 +93,9 @@ def test_periodized_design_recognized_and_accurate(cls, D):
     reg = cls(design=des, smoothness=2 if cls is LatticeKernelRegressor else 1)
     reg.fit(X[::-1], y[::-1])
     assert reg.fast_path_
-    Xt = np.column_stack([np.random.default_rng(0).uniform(-1, 1, 200),
-                          np.random.default_rng(1).uniform(0, 5, 200)])
+    Xt = np.column_stack(
+        [np.random.default_rng(0).uniform(-1, 1, 200), np.random.default_rng(1).uniform(0, 5, 200)]
+    )
     err = np.abs(reg.predict(Xt) - (np.exp(0.3 * Xt[:, 0]) + 0.1 * Xt[:, 1])).max()
     assert err < (1e-3 if cls is LatticeKernelRegressor else 5e-2)
 

@@ -67,8 +67,9 @@ def test_si_factor_is_the_bernoulli_kernel_and_its_fourier_series():
 def test_dsi_factor_against_the_walsh_series():
     from skspectral.kernel_regression import _kernels as K
 
-    ts = np.array([[0], [1 << 31], [3 << 29], [12345 << 18], [(1 << 32) - 1], [7 << 20]],
-                  dtype=np.uint64)
+    ts = np.array(
+        [[0], [1 << 31], [3 << 29], [12345 << 18], [(1 << 32) - 1], [7 << 20]], dtype=np.uint64
+    )
     for a in (1, 2, 3, 4):
         out = np.empty(ts.shape)
         K.dsi_factors(1, ts, a, out)
@@ -118,8 +119,9 @@ def test_fast_path_matches_dense_linear_algebra_n1024(kind, a):
     w = np.array([0.3, 0.2, 0.1]) if kind == "lattice" else np.array([0.8, 0.5, 0.3])
     s, eta = 1.7, 0.05
     des = None if kind == "lattice" else None
-    reg = cls(design=des, smoothness=a, weights=w, scale=s, nugget=eta, objective=None,
-              normalize_y=False)
+    reg = cls(
+        design=des, smoothness=a, weights=w, scale=s, nugget=eta, objective=None, normalize_y=False
+    )
     if kind == "net":  # scrambled: the regressor must be told the matrices
         reg.set_params(design=DigitalNet(d, randomize="lms_ds", seed=a))
     reg.fit(X, y)
@@ -129,8 +131,9 @@ def test_fast_path_matches_dense_linear_algebra_n1024(kind, a):
     sol = np.linalg.solve(Kd, y)
     inv = np.empty(n, dtype=int)
     inv[reg.design_order_] = np.arange(n)
-    np.testing.assert_allclose(reg.dual_coef_[inv, 0], sol, rtol=1e-10,
-                               atol=1e-10 * np.abs(sol).max())
+    np.testing.assert_allclose(
+        reg.dual_coef_[inv, 0], sol, rtol=1e-10, atol=1e-10 * np.abs(sol).max()
+    )
     # log-determinant
     sign, logdet = np.linalg.slogdet(Kd)
     assert sign > 0
@@ -140,8 +143,7 @@ def test_fast_path_matches_dense_linear_algebra_n1024(kind, a):
     # leave-one-out residuals: y_i - mean_{-i}(x_i) = (K^-1 y)_i / (K^-1)_ii
     Kinv = np.linalg.inv(Kd)
     loo = (Kinv @ y) / np.diag(Kinv)
-    np.testing.assert_allclose(reg.loo_residuals(), loo, rtol=1e-10,
-                               atol=1e-10 * np.abs(loo).max())
+    np.testing.assert_allclose(reg.loo_residuals(), loo, rtol=1e-10, atol=1e-10 * np.abs(loo).max())
     # brute-force LOO on a few points: refit the dense model without point i
     for i in range(3):
         keep = np.arange(n) != i
@@ -159,14 +161,16 @@ def test_fast_path_matches_dense_linear_algebra_n1024(kind, a):
     np.testing.assert_allclose(std**2, var_ref, rtol=1e-10, atol=1e-12 * prior)
 
 
-@pytest.mark.parametrize("cls,D", [(LatticeKernelRegressor, Lattice),
-                                   (DigitalNetKernelRegressor, DigitalNet)])
+@pytest.mark.parametrize(
+    "cls,D", [(LatticeKernelRegressor, Lattice), (DigitalNetKernelRegressor, DigitalNet)]
+)
 def test_dense_fallback_is_the_same_model(cls, D):
     rng = np.random.default_rng(0)
     X = D(2, seed=1).random(64)
     y = np.sin(4 * X[:, 0]) + X[:, 1]
-    params = dict(smoothness=1, weights=[0.5, 0.7], scale=1.3, nugget=1e-3, objective=None,
-                  normalize_y=False)
+    params = dict(
+        smoothness=1, weights=[0.5, 0.7], scale=1.3, nugget=1e-3, objective=None, normalize_y=False
+    )
     fast = cls(**params).fit(X, y)
     assert fast.fast_path_
     Xs = np.vstack([X, rng.random((1, 2)) * 0.5])  # one extra point: no longer a design
@@ -174,25 +178,34 @@ def test_dense_fallback_is_the_same_model(cls, D):
     with pytest.warns(DenseFallbackWarning, match="Joe-Kuo|Kuo"):
         dense = cls(**params).fit(Xs[:-1] + 0.0, y) if False else cls(**params).fit(Xs, ys)
     assert not dense.fast_path_
-    Kd = dense_gram(Xs, Xs, np.array([0.5, 0.7]), 1.3, "lattice" if cls is
-                    LatticeKernelRegressor else "net", 1) + 1e-3 * np.eye(65)
+    Kd = dense_gram(
+        Xs, Xs, np.array([0.5, 0.7]), 1.3, "lattice" if cls is LatticeKernelRegressor else "net", 1
+    ) + 1e-3 * np.eye(65)
     Xt = rng.random((10, 2))
-    Kt = dense_gram(Xt, Xs, np.array([0.5, 0.7]), 1.3, "lattice" if cls is
-                    LatticeKernelRegressor else "net", 1)
-    np.testing.assert_allclose(dense.predict(Xt), Kt @ np.linalg.solve(Kd, ys), rtol=1e-9,
-                               atol=1e-10)
+    Kt = dense_gram(
+        Xt, Xs, np.array([0.5, 0.7]), 1.3, "lattice" if cls is LatticeKernelRegressor else "net", 1
+    )
+    np.testing.assert_allclose(
+        dense.predict(Xt), Kt @ np.linalg.solve(Kd, ys), rtol=1e-9, atol=1e-10
+    )
 
 
-@pytest.mark.parametrize("cls,D", [(LatticeKernelRegressor, Lattice),
-                                   (DigitalNetKernelRegressor, DigitalNet)])
+@pytest.mark.parametrize(
+    "cls,D", [(LatticeKernelRegressor, Lattice), (DigitalNetKernelRegressor, DigitalNet)]
+)
 @pytest.mark.parametrize("objective", ["mle", "gcv", "loo"])
 def test_fast_and_dense_objectives_and_gradients(cls, D, objective):
     """The optimized criterion: the fast value equals the dense one at the same parameters,
     and the analytic gradient equals central differences."""
     X = D(2, seed=2).random(128)
     y = np.cos(2 * np.pi * X[:, 0]) * X[:, 1]
-    reg = cls(smoothness=2 if cls is LatticeKernelRegressor else 1, objective=objective,
-              learn_nugget=True, nugget=1e-3, max_iter=30).fit(X, y)
+    reg = cls(
+        smoothness=2 if cls is LatticeKernelRegressor else 1,
+        objective=objective,
+        learn_nugget=True,
+        nugget=1e-3,
+        max_iter=30,
+    ).fit(X, y)
     assert reg.fast_path_
     # dense on the same points (forced: max_dense large, points perturbed by nothing, so use
     # the private dense fitter through a non-design copy: the last point duplicated)
@@ -217,15 +230,20 @@ def test_fast_and_dense_objectives_and_gradients(cls, D, objective):
         val, g = fun(theta)
         captured[path] = val
         eps = 1e-5
-        num = np.array([(fun(theta + eps * e)[0] - fun(theta - eps * e)[0]) / (2 * eps)
-                        for e in np.eye(theta.size)])
+        num = np.array(
+            [
+                (fun(theta + eps * e)[0] - fun(theta - eps * e)[0]) / (2 * eps)
+                for e in np.eye(theta.size)
+            ]
+        )
         np.testing.assert_allclose(g, num, rtol=1e-4, atol=1e-5 * max(1, abs(val)))
     if objective == "loo":  # dense LOO is the exact one; on a design it equals GCV up to n**2
         assert np.isfinite(captured["dense"])
     else:
         off = math.log(128) if objective == "gcv" else 0.0
-        assert abs(captured["fast"] + off - captured["dense"]) <= 1e-8 * max(1, abs(
-            captured["dense"]))
+        assert abs(captured["fast"] + off - captured["dense"]) <= 1e-8 * max(
+            1, abs(captured["dense"])
+        )
 
 
 def test_analytic_kernel_fast_path_matches_dense():
@@ -233,13 +251,14 @@ def test_analytic_kernel_fast_path_matches_dense():
     X = Lattice(2, seed=4).random(256)[rng.permutation(256)]
     y = np.cos(X[:, 0] + 2 * X[:, 1])
     r, w, s, eta = 0.3, np.array([0.7, 0.4]), 1.1, 1e-3
-    reg = LatticeKernelRegressor(decay=r, weights=w, scale=s, nugget=eta, objective=None,
-                                 normalize_y=False).fit(X, y)
+    reg = LatticeKernelRegressor(
+        decay=r, weights=w, scale=s, nugget=eta, objective=None, normalize_y=False
+    ).fit(X, y)
     assert reg.fast_path_ and reg.decay_ == r
 
     def poisson(t):  # 2 sum_h r**h cos(2 pi h t), summed directly
         h = np.arange(1, 80, dtype=float)
-        return 2 * np.sum(r ** h * np.cos(2 * np.pi * h * t[..., None]), axis=-1)
+        return 2 * np.sum(r**h * np.cos(2 * np.pi * h * t[..., None]), axis=-1)
 
     def gram(A, B):
         G = np.ones((A.shape[0], B.shape[0]))

@@ -92,9 +92,12 @@ def test_box_and_periodization_remembered():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"d": 0}, "positive"), ({"d": 2, "periodization": "x"}, "periodization"),
-     ({"d": 2, "generating_vector": [2, 3]}, "odd"),
-     ({"d": 2, "l_bounds": [0, 1], "u_bounds": [1, 1]}, "u_bounds")],
+    [
+        ({"d": 0}, "positive"),
+        ({"d": 2, "periodization": "x"}, "periodization"),
+        ({"d": 2, "generating_vector": [2, 3]}, "odd"),
+        ({"d": 2, "l_bounds": [0, 1], "u_bounds": [1, 1]}, "u_bounds"),
+    ],
 )
 def test_lattice_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
