@@ -3,7 +3,7 @@
 Subcommands
 -----------
 demo    run every estimator on bundled real data beside its scikit-learn baseline, print a
-        results table and write a PNG (offline, about a minute on 2 cores)
+        results table and write a PNG (offline, a few minutes on 2 cores)
 info    versions, thread counts and the list of estimators
 reduce  reduce the dimension of embedding vectors stored in a ``.npy`` file
 tsne    embed the rows of a ``.npy`` or ``.csv`` file in 2-D with t-SNE (FIt-SNE)
