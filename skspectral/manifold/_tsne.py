@@ -393,12 +393,16 @@ default="pca"
     def _spectral(P, d, rng):
         from sklearn.manifold import spectral_embedding
 
+        if P.shape[0] <= 5 * (d + 1):  # too few points for the sparse eigensolver
+            P = P.toarray() if hasattr(P, "toarray") else P
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return spectral_embedding(P, n_components=d, random_state=rng, drop_first=True)
-        except (ValueError, np.linalg.LinAlgError, RuntimeError):
+                Y = spectral_embedding(P, n_components=d, random_state=rng, drop_first=True)
+        except (ValueError, TypeError, np.linalg.LinAlgError, RuntimeError):
             return None
+        # too few points give fewer non-trivial eigenvectors than dimensions: no spectral start
+        return Y if Y.ndim == 2 and Y.shape[1] == d else None
 
     # ------------------------------------------------------------------ gradient
     def _field(self):

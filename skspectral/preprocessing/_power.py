@@ -39,7 +39,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._backend import FLOAT_DTYPES, check_n_jobs
+from .._backend import FLOAT_DTYPES, check_n_jobs, native_byte_order
 from ..utils._mergeable import DaskFederation, Federation
 from . import _power_kernels as K
 
@@ -809,7 +809,7 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _validate(self, X, reset):
         X = validate_data(
             self,
-            X,
+            native_byte_order(X),
             reset=reset,
             dtype=FLOAT_DTYPES,
             ensure_all_finite="allow-nan",
@@ -937,7 +937,12 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if _is_dask(X):
             return self._dask_map(X, self.inverse_transform)
         X = validate_data(
-            self, X, reset=False, dtype=FLOAT_DTYPES, ensure_all_finite="allow-nan", copy=False
+            self,
+            native_byte_order(X),
+            reset=False,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
+            copy=False,
         )
         return self._apply(X, inverse=True)
 
