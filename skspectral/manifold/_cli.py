@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._cli_io import InputError, load_npy, same_file
+from .._cli_io import check_output as _check_writable
+
 EXIT_OK = 0
 EXIT_INPUT = 2
-
-
-class InputError(ValueError):
-    """The input file cannot be used; the message says why."""
 
 
 def add_parser(subparsers):
@@ -51,32 +50,29 @@ def add_parser(subparsers):
 
 
 def read_matrix(path) -> np.ndarray:
-    """A 2-D float array from a ``.npy`` file (no pickles) or a ``.csv`` file (a header row of
-    names is skipped); :class:`InputError` with the reason otherwise."""
+    """A 2-D float array from a ``.npy`` file or a ``.csv`` file (a header row of names is
+    skipped); :class:`InputError` with the reason otherwise.
+
+    ``.npy`` files go through the command line's one reader (``skspectral._cli_io.load_npy``:
+    magic string and header checked before loading, never unpickled), so every subcommand
+    refuses a bad file with the same message.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"cannot read {path}: no such file")
-    if path.suffix.lower() == ".npz":
-        raise InputError(f"{path} is an .npz archive; give one array as .npy or .csv")
-    if path.suffix.lower() == ".npy":
-        try:
-            X = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise InputError(f"cannot read {path}: {exc} (object arrays are refused)") from None
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: not a valid .npy file ({exc})") from None
-        if X.dtype.kind not in "biuf":
-            raise InputError(f"{path} holds {X.dtype} values, not numbers")
+    if path.suffix.lower() in (".npy", ".npz"):
+        X = load_npy(str(path))
     else:
+        if path.is_dir():
+            raise InputError(f"input {str(path)!r} is a folder, not a file")
+        if not path.exists():
+            raise InputError(f"cannot read input file {str(path)!r}: no such file")
         X = _read_csv(path)
-    if X.ndim != 2:
-        raise InputError(f"{path} must hold a 2-D array (rows x features), got shape {X.shape}")
-    if X.shape[0] < 2 or X.shape[1] < 1:
-        raise InputError(f"{path} must have at least 2 rows and 1 column, got shape {X.shape}")
-    X = X.astype(np.float64, copy=False)
-    if not np.all(np.isfinite(X)):
-        raise InputError(f"{path} contains NaN or infinite values")
-    return X
+        if X.ndim != 2 or 0 in X.shape:
+            raise InputError(f"input {str(path)!r} must be a non-empty 2-D table, got {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise InputError(f"input {str(path)!r} contains NaN or infinite values")
+    if X.shape[0] < 2:
+        raise InputError(f"input {str(path)!r} must have at least 2 rows, got shape {X.shape}")
+    return X.astype(np.float64, copy=False)
 
 
 def _read_csv(path) -> np.ndarray:
@@ -111,14 +107,10 @@ def _read_csv(path) -> np.ndarray:
 
 
 def check_output(path, source) -> Path:
-    """The output path, or :class:`InputError` when it cannot be written."""
-    out = Path(path)
-    if out.exists() and out.resolve() == Path(source).resolve():
-        raise InputError(f"the output {out} is the input file; give another path")
-    if out.is_dir():
-        raise InputError(f"the output {out} is a folder; give a file name")
-    if not out.parent.is_dir():
-        raise InputError(f"cannot write {out}: the folder {out.parent} does not exist")
+    """The output path, or :class:`InputError` when it cannot be written or is the input."""
+    out = _check_writable(path)
+    if Path(source).is_file() and same_file(source, out):
+        raise InputError(f"output {str(out)!r} is the input file; give another path")
     return out
 
 

@@ -81,7 +81,7 @@ def test_bad_npy_exits_2(tmp_path, capsys):
     obj = tmp_path / "obj.npy"
     np.save(obj, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     assert _run([str(obj), "-o", str(tmp_path / "o.csv")]) == 2
-    assert "object arrays are refused" in capsys.readouterr().err
+    assert "holds Python objects" in capsys.readouterr().err
     junk = tmp_path / "junk.npy"
     junk.write_bytes(b"not an npy file")
     assert _run([str(junk), "-o", str(tmp_path / "o.csv")]) == 2
@@ -109,3 +109,31 @@ def test_bad_outputs_exit_2_before_any_work(tmp_path, data, capsys):
     np.savez(npz, a=data)
     assert _run([str(npz), "-o", str(tmp_path / "e.csv")]) == 2
     assert ".npz archive" in capsys.readouterr().err
+
+
+def test_bad_npy_files_get_the_same_message_as_reduce(tmp_path, capsys):
+    """Both subcommands read .npy files through one reader, so they refuse alike."""
+    from skspectral.__main__ import main
+
+    bad = {
+        "obj.npy": lambda f: np.save(f, np.array([{"a": 1}], dtype=object), allow_pickle=True),
+        "junk.npy": lambda f: f.write_bytes(b"not an npy file"),
+        "text.npy": lambda f: f.write_text("1,2\n3,4\n"),
+        "v.npy": lambda f: np.save(f, np.arange(5.0)),
+        "c.npy": lambda f: np.save(f, np.ones((3, 2), dtype=complex)),
+        "s.npy": lambda f: np.save(f, np.array([["a", "b"]])),
+        "empty.npy": lambda f: np.save(f, np.zeros((0, 3))),
+        "inf.npy": lambda f: np.save(f, np.array([[1.0, np.inf], [2.0, 3.0]])),
+        "missing.npy": lambda f: None,
+    }
+    for name, make in bad.items():
+        src = tmp_path / name
+        make(src)
+        assert main(["tsne", str(src), "-o", str(tmp_path / "o.csv")]) == 2
+        tsne_err = capsys.readouterr().err.strip()
+        assert main(["reduce", str(src), str(tmp_path / "o.npy"), "-k", "1"]) == 2
+        reduce_err = capsys.readouterr().err.strip()
+        assert tsne_err.startswith("skspectral tsne: error: "), tsne_err
+        assert reduce_err.startswith("skspectral reduce: error: "), reduce_err
+        assert tsne_err.split(": error: ", 1)[1] == reduce_err.split(": error: ", 1)[1], name
+        assert not (tmp_path / "o.csv").exists() and not (tmp_path / "o.npy").exists()
