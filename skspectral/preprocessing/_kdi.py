@@ -802,27 +802,8 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
                 self.n_jobs,
                 Xk,
                 np.flatnonzero(~fast).astype(np.int64),
-                t["mode"],
-                t["c"],
-                t["s"],
-                t["h"],
-                t["lo"],
-                t["hi"],
-                t["T"],
-                t["M"],
-                t["toff"],
-                t["gsize"],
-                t["xs"],
-                t["ws"],
-                t["cw"],
-                t["doff"],
-                t["fmin"],
-                t["fspan"],
+                _packed(t),
                 extrapolate,
-                t["support"],
-                t["kernel"],
-                t["betas"],
-                t["gammas"],
                 out,
                 n_blocks,
             )
@@ -942,32 +923,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         t = self._table
         out = np.empty(Y.shape, dtype=Y.dtype)
         n_blocks = max(1, min(Y.shape[0], 8 * effective_n_jobs(self.n_jobs)))
-        K.inverse_kernel(
-            self.n_jobs,
-            _kernel_array(Y),
-            t["mode"],
-            t["c"],
-            t["s"],
-            t["h"],
-            t["lo"],
-            t["hi"],
-            t["T"],
-            t["M"],
-            t["toff"],
-            t["gsize"],
-            t["xs"],
-            t["ws"],
-            t["cw"],
-            t["doff"],
-            t["fmin"],
-            t["fspan"],
-            t["support"],
-            t["kernel"],
-            t["betas"],
-            t["gammas"],
-            out,
-            n_blocks,
-        )
+        K.inverse_kernel(self.n_jobs, _kernel_array(Y), _packed(t), out, n_blocks)
         return out
 
     def __sklearn_tags__(self):
@@ -978,6 +934,13 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         # fit is NumPy only; transform has an Array API path (see _transform_array_api)
         tags.array_api_support = False
         return tags
+
+
+def _packed(t):
+    """The fitted table as the one tuple the map kernels take (``_kdi_kernels.TABLE_FIELDS``)."""
+    from . import _kdi_kernels as K
+
+    return tuple(t[name] for name in K.TABLE_FIELDS)
 
 
 def _native(X):
