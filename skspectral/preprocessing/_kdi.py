@@ -45,7 +45,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._backend import FLOAT_DTYPES, check_n_jobs, effective_n_jobs, get_namespace, to_numpy
+from .._backend import (
+    FLOAT_DTYPES,
+    check_n_jobs,
+    check_same_namespace,
+    device_of,
+    effective_n_jobs,
+    get_namespace,
+    to_numpy,
+)
 from ..utils._mergeable import DaskFederation, chan_merge
 
 __all__ = ["KernelDensityIntegralTransformer"]
@@ -393,6 +401,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         check_n_jobs(self.n_jobs)
         if _is_dask(X):
             return self._fit_dask(X, sample_weight)
+        X, sample_weight, publish = _to_host(X, sample_weight)
         X, sample_weight = self._validate_fit_input(X, sample_weight, reset=True)
         if self.subsample is not None and X.shape[0] > self.subsample:
             rows = np.sort(
@@ -404,7 +413,27 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
             if sample_weight is not None:
                 sample_weight = sample_weight[rows]
         self._fit_matrix(X, sample_weight)
+        self._publish(publish)
         return self
+
+    def _check_namespace(self, X, method):
+        """``(xp, is_array_api)`` of ``X``; under Array API dispatch, ``X`` must be of the
+        namespace and device of the fit (as scikit-learn asks)."""
+        xp, is_array_api = get_namespace(X)
+        if is_array_api or not isinstance(self.data_min_, np.ndarray):
+            if not is_array_api and not isinstance(X, np.ndarray):
+                X = np.asarray(X)
+            check_same_namespace(X, self, attribute="data_min_", method=method)
+        return xp, is_array_api
+
+    def _publish(self, publish):
+        """Fitted on the host from an Array API input: the public fitted arrays go to the
+        input's namespace and device (the transform reads the host table)."""
+        if publish is None:
+            return
+        xp, dev = publish
+        for name in ("data_min_", "data_max_", "bandwidth_"):
+            setattr(self, name, xp.asarray(getattr(self, name), device=dev))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -427,11 +456,13 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         """
         first = not hasattr(self, "_state")
         check_n_jobs(self.n_jobs)
+        X, sample_weight, publish = _to_host(X, sample_weight)
         X, sample_weight = self._validate_fit_input(X, sample_weight, reset=first)
         state = self._batch_state(X, sample_weight)
         if not first:
             state = _merge_states(self._state, state)
         self._set_state(state)
+        self._publish(publish)
         return self
 
     def merge(self, other):
@@ -825,9 +856,13 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         if _is_dask(X):
             check_is_fitted(self)
             return _dask_map(X, self.transform)
-        xp, is_array_api = get_namespace(X)
+        check_is_fitted(self)
+        xp, is_array_api = self._check_namespace(X, "transform")
         if is_array_api:
             return self._transform_array_api(X, xp)
+        return self._transform_numpy(X)
+
+    def _transform_numpy(self, X):
         X = self._check_transform_input(X)
         out = self._forward(X, bool(self.extrapolate))
         if self.output_distribution == "normal":
@@ -841,6 +876,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         from . import _kdi_kernels as K
 
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="data_min_", method="transform")
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
@@ -853,7 +889,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         )
         if not simple:
             device = getattr(X, "device", None)
-            out = self.transform(to_numpy(X))
+            out = self._transform_numpy(to_numpy(X))
             return xp.asarray(out, device=device) if device is not None else xp.asarray(out)
         dtype = X.dtype if X.dtype in (xp.float32, xp.float64) else xp.float64
         device = getattr(X, "device", None)
@@ -916,6 +952,16 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         if _is_dask(X):
             check_is_fitted(self)
             return _dask_map(X, self.inverse_transform)
+        check_is_fitted(self)
+        xp, is_array_api = self._check_namespace(X, "inverse_transform")
+        if is_array_api:  # the inverse runs on the host
+            dev = device_of(X)
+            return xp.asarray(self._inverse_numpy(to_numpy(X)), device=dev)
+        return self._inverse_numpy(X)
+
+    def _inverse_numpy(self, X):
+        from . import _kdi_kernels as K
+
         X = self._check_transform_input(X)
         Y = X
         if self.output_distribution == "normal":
@@ -931,9 +977,22 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        # fit is NumPy only; transform has an Array API path (see _transform_array_api)
-        tags.array_api_support = False
+        # fit on the host, fitted arrays published in the input's namespace; the table
+        # interpolation and the normal output in Array API operations (_transform_array_api)
+        tags.array_api_support = True
         return tags
+
+
+def _to_host(X, sample_weight):
+    """An Array API input (under dispatch) as NumPy for the host fit, with ``(xp, device)``
+    to publish the fitted arrays in; NumPy and other inputs unchanged, with ``None``."""
+    xp, is_array_api = get_namespace(X)
+    if not is_array_api:
+        return X, sample_weight, None
+    dev = device_of(X)
+    if sample_weight is not None and not isinstance(sample_weight, np.ndarray):
+        sample_weight = to_numpy(sample_weight)
+    return to_numpy(X), sample_weight, (xp, dev)
 
 
 def _packed(t):

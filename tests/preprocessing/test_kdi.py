@@ -378,10 +378,9 @@ def test_array_api_transform_matches_numpy():
     X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000), np.full(2000, 3.0)])
     Q = np.vstack([X[:500], [[-1.0, -1.0, 3.0], [1e3, 1e3, 4.0]], [[np.nan] * 3]])
     for alpha in (1e-3, 1.0):
-        est = KDI(alpha=alpha).fit(X)
-        ref = est.transform(Q)
+        ref = KDI(alpha=alpha).fit(X).transform(Q)
         with sklearn.config_context(array_api_dispatch=True):
-            got = est.transform(xp.asarray(Q))
+            got = KDI(alpha=alpha).fit(xp.asarray(X)).transform(xp.asarray(Q))
         assert type(got).__module__.startswith("array_api_strict")
         np.testing.assert_allclose(np.asarray(got), ref, atol=1e-12)
 
@@ -398,10 +397,9 @@ def test_array_api_normal_output_and_ndtri():
     assert np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)) <= 1.2e-9
     X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000)])
     Q = np.vstack([X[:500], [[-1.0, -1.0], [1e3, 1e3]], [[np.nan] * 2]])
-    est = KDI(output_distribution="normal").fit(X)
-    ref = est.transform(Q)
+    ref = KDI(output_distribution="normal").fit(X).transform(Q)
     with sklearn.config_context(array_api_dispatch=True):
-        got = est.transform(xp.asarray(Q))
+        got = KDI(output_distribution="normal").fit(xp.asarray(X)).transform(xp.asarray(Q))
     assert type(got).__module__.startswith("array_api_strict")
     np.testing.assert_allclose(np.asarray(got), ref, rtol=1.2e-9, atol=1e-12)
 
@@ -563,3 +561,27 @@ def test_dask_dataframe_and_bad_input():
         KDI().fit(da.from_array(X, chunks=50))
     with pytest.raises(ValueError, match="sample_weight"):
         KDI().fit(da.from_array(rng.normal(size=(10, 1))), sample_weight=np.ones(10))
+
+
+def test_array_api_fit_publishes_and_every_mode_returns_the_namespace():
+    xp = pytest.importorskip("array_api_strict")
+    import sklearn
+
+    X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000)])
+    Q = np.vstack([X[:300], [[-1.0, -1.0], [1e3, 1e3]], [[np.nan] * 2]])
+    for kw in ({}, {"alpha": 1e-3}, {"extrapolate": True}, {"kernel": "polyexp"}):
+        ref_est = KDI(**kw).fit(X)
+        with sklearn.config_context(array_api_dispatch=True):
+            est = KDI(**kw).fit(xp.asarray(X))
+            assert type(est.data_min_).__module__.startswith("array_api_strict")
+            assert type(est.bandwidth_).__module__.startswith("array_api_strict")
+            got = est.transform(xp.asarray(Q))
+            back = est.inverse_transform(got)
+            assert type(back).__module__.startswith("array_api_strict")
+            with pytest.raises(ValueError, match="same namespace"):
+                est.transform(xp.asarray(Q, device=xp.Device("device1")))
+        assert type(got).__module__.startswith("array_api_strict")
+        np.testing.assert_allclose(np.asarray(got), ref_est.transform(Q), atol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(back), ref_est.inverse_transform(ref_est.transform(Q)), atol=1e-9
+        )
