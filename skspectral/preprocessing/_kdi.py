@@ -276,6 +276,11 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
     its value and 1 above it, as QuantileTransformer maps it to 0; a feature with no finite
     training value maps every finite value to 0.5. Sparse input is not accepted.
 
+    A Dask array or DataFrame is fitted on its workers through
+    ``skspectral.utils._mergeable`` (a bounded, binned state for the default settings; see
+    ``_fit_dask``). Under Array API dispatch, ``fit`` runs on the host and publishes its fitted
+    arrays in the input's namespace; ``transform`` interpolates the table in that namespace.
+
     References
     ----------
     C. McCarter, "The kernel density integral transformation", Transactions on Machine
