@@ -45,7 +45,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._backend import FLOAT_DTYPES, check_n_jobs, effective_n_jobs, get_namespace, to_numpy
+from .._backend import (
+    FLOAT_DTYPES,
+    check_n_jobs,
+    check_same_namespace,
+    device_of,
+    effective_n_jobs,
+    get_namespace,
+    to_numpy,
+)
+from ..utils._mergeable import DaskFederation, chan_merge
 
 __all__ = ["KernelDensityIntegralTransformer"]
 
@@ -267,6 +276,11 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
     its value and 1 above it, as QuantileTransformer maps it to 0; a feature with no finite
     training value maps every finite value to 0.5. Sparse input is not accepted.
 
+    A Dask array or DataFrame is fitted on its workers through
+    ``skspectral.utils._mergeable`` (a bounded, binned state for the default settings; see
+    ``_fit_dask``). Under Array API dispatch, ``fit`` runs on the host and publishes its fitted
+    arrays in the input's namespace; ``transform`` interpolates the table in that namespace.
+
     References
     ----------
     C. McCarter, "The kernel density integral transformation", Transactions on Machine
@@ -376,7 +390,9 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data; NaN is ignored.
+            Training data; NaN is ignored. A Dask array or DataFrame is fitted on its
+            workers: each block answers with mergeable statistics (see :meth:`_fit_dask`),
+            and only those travel.
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -388,6 +404,9 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         """
         self._reset()
         check_n_jobs(self.n_jobs)
+        if _is_dask(X):
+            return self._fit_dask(X, sample_weight)
+        X, sample_weight, publish = _to_host(X, sample_weight)
         X, sample_weight = self._validate_fit_input(X, sample_weight, reset=True)
         if self.subsample is not None and X.shape[0] > self.subsample:
             rows = np.sort(
@@ -399,7 +418,27 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
             if sample_weight is not None:
                 sample_weight = sample_weight[rows]
         self._fit_matrix(X, sample_weight)
+        self._publish(publish)
         return self
+
+    def _check_namespace(self, X, method):
+        """``(xp, is_array_api)`` of ``X``; under Array API dispatch, ``X`` must be of the
+        namespace and device of the fit (as scikit-learn asks)."""
+        xp, is_array_api = get_namespace(X)
+        if is_array_api or not isinstance(self.data_min_, np.ndarray):
+            if not is_array_api and not isinstance(X, np.ndarray):
+                X = np.asarray(X)
+            check_same_namespace(X, self, attribute="data_min_", method=method)
+        return xp, is_array_api
+
+    def _publish(self, publish):
+        """Fitted on the host from an Array API input: the public fitted arrays go to the
+        input's namespace and device (the transform reads the host table)."""
+        if publish is None:
+            return
+        xp, dev = publish
+        for name in ("data_min_", "data_max_", "bandwidth_"):
+            setattr(self, name, xp.asarray(getattr(self, name), device=dev))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
@@ -422,11 +461,13 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         """
         first = not hasattr(self, "_state")
         check_n_jobs(self.n_jobs)
+        X, sample_weight, publish = _to_host(X, sample_weight)
         X, sample_weight = self._validate_fit_input(X, sample_weight, reset=first)
         state = self._batch_state(X, sample_weight)
         if not first:
             state = _merge_states(self._state, state)
         self._set_state(state)
+        self._publish(publish)
         return self
 
     def merge(self, other):
@@ -458,23 +499,75 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
 
     def _batch_state(self, X, w):
         """Mergeable state of a batch: per feature, distinct sorted values and summed weights."""
-        from . import _kdi_kernels as K
+        return _batch_state(X, w)
 
-        has_w = w is not None
-        w_arr = w if has_w else np.empty(0)
-        state = []
-        for j in range(X.shape[1]):
-            col = np.asarray(X[:, j], dtype=np.float64)
-            if has_w:
-                order = np.argsort(col, kind="stable")
-                v, wv = col[order], w_arr[order]
-            else:
-                v, wv = np.sort(col), w_arr
-            xs = np.empty(v.shape[0])
-            ws = np.empty(v.shape[0])
-            m = K.unique_weighted(v, wv, has_w, xs, ws)
-            state.append((xs[:m].copy(), ws[:m].copy()))
-        return state
+    def _binned_fit_applies(self):
+        """The fit bins the data (no sort) for the Gaussian kernel with the std bandwidth."""
+        return self.kernel == "gaussian" and self.bandwidth_scale == "std" and not self.extrapolate
+
+    def _fit_dask(self, X, sample_weight):
+        """Fit on the blocks of a Dask array / DataFrame through
+        :class:`skspectral.utils._mergeable.DaskFederation`: the statistics are computed on the
+        workers, one block each, and merged.
+
+        For the Gaussian kernel with the standard-deviation bandwidth (the default), two rounds:
+        (1) per-feature range, weight, count and (Chan-merged) mean and sum of squares, from
+        which the bandwidths and grids are planned exactly as in memory; (2) the linearly binned
+        weights on those shared grids (they add), plus the distinct values of the features
+        evaluated directly. The state that travels is bounded by the grid sizes for the table
+        features (at most ``2**20 + 1`` nodes each), whatever the number of rows or distinct
+        values, and the result is the in-memory fit up to the order of the sums (the table is
+        within the same ``1e-6`` of the exact CDF). Otherwise one round of the exact state
+        (distinct values and their weights per feature, which grows with them).
+        """
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported with a Dask collection")
+        if self.subsample is not None:
+            raise ValueError("subsample is not supported with a Dask collection; use None")
+        columns = None
+        if hasattr(X, "to_dask_array"):  # a dask DataFrame
+            columns = np.asarray(X.columns, dtype=object)
+            X = X.to_dask_array(lengths=True)
+        if X.ndim != 2:
+            raise ValueError(f"expected a 2-D dask array, got {X.ndim} dimensions")
+        d = int(X.shape[1])
+        fed = DaskFederation(X, _dask_statistics, prepare=_dask_prepare)
+        self.n_features_in_ = d
+        if columns is not None and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = columns
+        done = False
+        if self._binned_fit_applies():
+            from . import _kdi_kernels as K
+
+            summ = fed.ask(("summary",))
+            lo, hi, W, cnt = summ.lo, summ.hi, summ.w, summ.cnt
+            c, s = self._frame(lo, hi, W)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                var = np.where(W > 0, summ.m2 / np.where(W > 0, W, 1.0), 0.0) / (s * s)
+            if np.all(np.isfinite(var)):
+                h = self._alphas(d, W) * np.sqrt(var)
+                plan = self._plan(lo, hi, W, h, cnt)
+                grid = np.array([j for j in range(d) if plan[j][0] == K.MODE_GRID], np.int64)
+                sizes = np.array([plan[j][1] for j in grid], dtype=np.int64)
+                starts = (np.cumsum(sizes) - sizes).astype(np.int64)
+                direct = np.array([j for j in range(d) if plan[j][0] == K.MODE_DIRECT], np.int64)
+                bins = fed.ask(("bins", c, s, grid, starts, sizes, direct))
+                tables = {
+                    int(j): bins.counts[o : o + g]
+                    for j, o, g in zip(grid, starts, sizes, strict=True)
+                }
+                stored = {int(j): st for j, st in zip(direct, bins.states, strict=True)}
+                self._finish(lo, hi, W, c, s, h, plan, tables, stored, source="binned")
+                done = True
+        if not done:
+            st = fed.ask(("state",))
+            if len(st.state) != d:  # pragma: no cover - guarded by the blocks
+                raise ValueError("inconsistent number of features")
+            self._state = st.state
+            self._fit_sorted(st.state, d)
+        self.n_rounds_ = fed.rounds
+        self.bytes_received_ = fed.bytes_received
+        return self
 
     def _set_state(self, state):
         n_features = len(state)
@@ -745,27 +838,8 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
                 self.n_jobs,
                 Xk,
                 np.flatnonzero(~fast).astype(np.int64),
-                t["mode"],
-                t["c"],
-                t["s"],
-                t["h"],
-                t["lo"],
-                t["hi"],
-                t["T"],
-                t["M"],
-                t["toff"],
-                t["gsize"],
-                t["xs"],
-                t["ws"],
-                t["cw"],
-                t["doff"],
-                t["fmin"],
-                t["fspan"],
+                _packed(t),
                 extrapolate,
-                t["support"],
-                t["kernel"],
-                t["betas"],
-                t["gammas"],
                 out,
                 n_blocks,
             )
@@ -784,9 +858,16 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         Xt : ndarray of shape (n_samples, n_features)
             In ``[0, 1]`` (uniform output, clamped), or the normal quantiles of that.
         """
-        xp, is_array_api = get_namespace(X)
+        if _is_dask(X):
+            check_is_fitted(self)
+            return _dask_map(X, self.transform)
+        check_is_fitted(self)
+        xp, is_array_api = self._check_namespace(X, "transform")
         if is_array_api:
             return self._transform_array_api(X, xp)
+        return self._transform_numpy(X)
+
+    def _transform_numpy(self, X):
         X = self._check_transform_input(X)
         out = self._forward(X, bool(self.extrapolate))
         if self.output_distribution == "normal":
@@ -794,11 +875,13 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         return out
 
     def _transform_array_api(self, X, xp):
-        """The grid interpolation in Array API operations (any namespace, e.g. CuPy); features
-        evaluated directly, and the normal output, go through NumPy."""
+        """The grid interpolation and the normal output in Array API operations (any
+        namespace, e.g. CuPy); features evaluated directly, and extrapolation, go through
+        NumPy."""
         from . import _kdi_kernels as K
 
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="data_min_", method="transform")
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
@@ -807,12 +890,11 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         t = self._table
         simple = (
             np.all(np.isin(t["mode"], [K.MODE_GRID, K.MODE_CONSTANT, K.MODE_EMPTY]))
-            and self.output_distribution == "uniform"
             and not self.extrapolate
         )
         if not simple:
             device = getattr(X, "device", None)
-            out = self.transform(to_numpy(X))
+            out = self._transform_numpy(to_numpy(X))
             return xp.asarray(out, device=device) if device is not None else xp.asarray(out)
         dtype = X.dtype if X.dtype in (xp.float32, xp.float64) else xp.float64
         device = getattr(X, "device", None)
@@ -853,6 +935,8 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         empty = xp.asarray(t["mode"] == K.MODE_EMPTY, device=device)
         y = xp.where(const, xp.where(Xf <= lo, xp.zeros_like(y), xp.ones_like(y)), y)
         y = xp.where(empty, 0.5, y)
+        if self.output_distribution == "normal":
+            y = _ndtri_xp(xp.clip(y, _BOUNDS, 1.0 - _BOUNDS), xp)
         y = xp.where(xp.isnan(Xf), xp.nan, y)
         del d
         return xp.astype(y, dtype)
@@ -870,6 +954,19 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         """
         from . import _kdi_kernels as K
 
+        if _is_dask(X):
+            check_is_fitted(self)
+            return _dask_map(X, self.inverse_transform)
+        check_is_fitted(self)
+        xp, is_array_api = self._check_namespace(X, "inverse_transform")
+        if is_array_api:  # the inverse runs on the host
+            dev = device_of(X)
+            return xp.asarray(self._inverse_numpy(to_numpy(X)), device=dev)
+        return self._inverse_numpy(X)
+
+    def _inverse_numpy(self, X):
+        from . import _kdi_kernels as K
+
         X = self._check_transform_input(X)
         Y = X
         if self.output_distribution == "normal":
@@ -877,32 +974,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         t = self._table
         out = np.empty(Y.shape, dtype=Y.dtype)
         n_blocks = max(1, min(Y.shape[0], 8 * effective_n_jobs(self.n_jobs)))
-        K.inverse_kernel(
-            self.n_jobs,
-            _kernel_array(Y),
-            t["mode"],
-            t["c"],
-            t["s"],
-            t["h"],
-            t["lo"],
-            t["hi"],
-            t["T"],
-            t["M"],
-            t["toff"],
-            t["gsize"],
-            t["xs"],
-            t["ws"],
-            t["cw"],
-            t["doff"],
-            t["fmin"],
-            t["fspan"],
-            t["support"],
-            t["kernel"],
-            t["betas"],
-            t["gammas"],
-            out,
-            n_blocks,
-        )
+        K.inverse_kernel(self.n_jobs, _kernel_array(Y), _packed(t), out, n_blocks)
         return out
 
     def __sklearn_tags__(self):
@@ -910,9 +982,29 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        # fit is NumPy only; transform has an Array API path (see _transform_array_api)
-        tags.array_api_support = False
+        # fit on the host, fitted arrays published in the input's namespace; the table
+        # interpolation and the normal output in Array API operations (_transform_array_api)
+        tags.array_api_support = True
         return tags
+
+
+def _to_host(X, sample_weight):
+    """An Array API input (under dispatch) as NumPy for the host fit, with ``(xp, device)``
+    to publish the fitted arrays in; NumPy and other inputs unchanged, with ``None``."""
+    xp, is_array_api = get_namespace(X)
+    if not is_array_api:
+        return X, sample_weight, None
+    dev = device_of(X)
+    if sample_weight is not None and not isinstance(sample_weight, np.ndarray):
+        sample_weight = to_numpy(sample_weight)
+    return to_numpy(X), sample_weight, (xp, dev)
+
+
+def _packed(t):
+    """The fitted table as the one tuple the map kernels take (``_kdi_kernels.TABLE_FIELDS``)."""
+    from . import _kdi_kernels as K
+
+    return tuple(t[name] for name in K.TABLE_FIELDS)
 
 
 def _native(X):
@@ -934,12 +1026,181 @@ def _to_z_array(xs, c, s):
     return z
 
 
+_ACK_A = (-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.3577518672690,
+          -30.66479806614716, 2.506628277459239)
+_ACK_B = (-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972,
+          -13.28068155288572, 1.0)
+# tail: ndtri(p) = -g(sqrt(-2 log p)) for p < 0.02425, g a Chebyshev series on the interval of
+# sqrt(-2 log p) for p in [5e-8, 0.02425] (fitted to scipy.special.ndtri by least squares)
+_TAIL_T = (2.727393870198672, 5.79848994679102)
+_TAIL_CHEB = (-3.669117735151598, -1.67408494340245, 0.018854892892434635,
+              -0.0027317130145241043, 0.00041020370611959703, -6.313819191217359e-05,
+              9.907032339503795e-06, -1.579876095138878e-06, 2.5553748426428656e-07,
+              -4.1855580600949335e-08, 6.933110153083791e-09, -1.1595167771788239e-09,
+              1.956926326112263e-10, -3.2781209230985425e-11, 5.612417500503927e-12)
+
+
+def _horner(coef, t):
+    acc = coef[0] + 0.0 * t
+    for a in coef[1:]:
+        acc = acc * t + a
+    return acc
+
+
+def _clenshaw(coef, u):
+    b1 = 0.0 * u
+    b2 = 0.0 * u
+    for a in coef[:0:-1]:
+        b1, b2 = 2.0 * u * b1 - b2 + a, b1
+    return u * b1 - b2 + coef[0]
+
+
+def _ndtri_xp(p, xp):
+    """Standard normal quantile of ``p`` in ``[1e-7, 1 - 1e-7]`` in Array API operations (the
+    standard has no ``erf``): Acklam's rational approximation on ``[0.02425, 0.97575]``
+    (P. J. Acklam, "An algorithm for computing the inverse normal cumulative distribution
+    function", 2003), and in each tail a Chebyshev series in ``t = sqrt(-2 log p)``, valid for
+    ``p >= 5e-8``. Relative error below ``1.2e-9`` (central part; ``3e-12`` in the tails),
+    tested against ``scipy.special.ndtri``. The normal output is clipped to that range first.
+    """
+    plow = 0.02425
+    q = p - 0.5
+    r = q * q
+    central = q * _horner(_ACK_A, r) / _horner(_ACK_B, r)
+    tail_p = xp.clip(xp.where(p < 0.5, p, 1.0 - p), 5e-8, 0.5)
+    t = xp.sqrt(-2.0 * xp.log(tail_p))
+    t0, t1 = _TAIL_T
+    u = xp.clip((2.0 * t - (t0 + t1)) / (t1 - t0), -1.0, 1.0)
+    tail = _clenshaw(_TAIL_CHEB, u)
+    tail = xp.where(p < 0.5, tail, -tail)
+    return xp.where((p >= plow) & (p <= 1.0 - plow), central, tail)
+
+
 def _to_normal(out):
     dtype = out.dtype
     y = np.clip(out.astype(np.float64, copy=False), _BOUNDS, 1.0 - _BOUNDS)
     res = scipy.special.ndtri(y)
     res[np.isnan(out)] = np.nan
     return res.astype(dtype, copy=False)
+
+
+def _batch_state(X, w):
+    """Per feature, the distinct sorted finite values of ``X`` and their summed weights."""
+    from . import _kdi_kernels as K
+
+    has_w = w is not None
+    w_arr = w if has_w else np.empty(0)
+    state = []
+    for j in range(X.shape[1]):
+        col = np.asarray(X[:, j], dtype=np.float64)
+        if has_w:
+            order = np.argsort(col, kind="stable")
+            v, wv = col[order], w_arr[order]
+        else:
+            v, wv = np.sort(col), w_arr
+        xs = np.empty(v.shape[0])
+        ws = np.empty(v.shape[0])
+        m = K.unique_weighted(v, wv, has_w, xs, ws)
+        state.append((xs[:m].copy(), ws[:m].copy()))
+    return state
+
+
+# ----------------------------------------------------------------------------- Dask statistics
+def _is_dask(X) -> bool:
+    return type(X).__module__.split(".")[0] in ("dask", "dask_expr") and hasattr(X, "dask")
+
+
+def _dask_map(X, fn):
+    if hasattr(X, "to_dask_array"):
+        X = X.to_dask_array(lengths=True)
+    X = X.rechunk({1: -1})
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    return X.map_blocks(fn, dtype=dtype)
+
+
+class _Summary:
+    """Round one of the binned Dask fit: per feature, min, max, total weight, count of finite
+    values, and mean and sum of squared deviations (merged by Chan et al.)."""
+
+    __slots__ = ("lo", "hi", "w", "cnt", "mean", "m2")
+
+    def __init__(self, lo, hi, w, cnt, mean, m2):
+        self.lo, self.hi, self.w, self.cnt, self.mean, self.m2 = lo, hi, w, cnt, mean, m2
+
+    def merge(self, other):
+        if other.lo.shape != self.lo.shape:
+            raise ValueError("blocks disagree on the number of features")
+        n, mean, m2 = chan_merge(self.w, self.mean, self.m2, other.w, other.mean, other.m2)
+        return _Summary(
+            np.minimum(self.lo, other.lo),
+            np.maximum(self.hi, other.hi),
+            n,
+            self.cnt + other.cnt,
+            mean,
+            m2,
+        )
+
+
+class _Bins:
+    """Round two: linearly binned weights on the shared grids (they add) and the exact states
+    of the directly evaluated features (merged as unions)."""
+
+    __slots__ = ("counts", "states")
+
+    def __init__(self, counts, states):
+        self.counts, self.states = counts, states
+
+    def merge(self, other):
+        return _Bins(self.counts + other.counts, _merge_states(self.states, other.states))
+
+
+class _State:
+    """The exact state: per feature, distinct values and summed weights."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state):
+        self.state = state
+
+    def merge(self, other):
+        return _State(_merge_states(self.state, other.state))
+
+
+def _dask_prepare(block):
+    X = np.asarray(block)
+    if X.ndim != 2:
+        raise ValueError(f"expected 2-D blocks, got {X.ndim} dimensions")
+    X = np.asarray(X, dtype=np.float64, order="C")
+    if np.isinf(X).any():
+        raise ValueError("Input contains infinity (NaN is allowed and ignored).")
+    return X
+
+
+def _dask_statistics(X, request):
+    from . import _kdi_kernels as K
+
+    what = request[0]
+    if what == "state":
+        return _State(_batch_state(X, None))
+    if what == "summary":
+        with np.errstate(invalid="ignore", over="ignore"):
+            fin = ~np.isnan(X)
+            cnt = fin.sum(axis=0).astype(np.int64)
+            w = cnt.astype(np.float64)
+            lo = np.where(cnt > 0, np.nanmin(np.where(fin, X, np.inf), axis=0), np.inf)
+            hi = np.where(cnt > 0, np.nanmax(np.where(fin, X, -np.inf), axis=0), -np.inf)
+            safe = np.where(cnt > 0, w, 1.0)
+            mean = np.where(cnt > 0, np.where(fin, X, 0.0).sum(axis=0) / safe, 0.0)
+            m2 = np.where(fin, (X - mean) ** 2, 0.0).sum(axis=0)
+        return _Summary(lo, hi, w, cnt, mean, m2)
+    if what == "bins":
+        _, c, s, grid, starts, sizes, direct = request
+        counts = np.zeros(int(sizes.sum()))
+        if grid.shape[0] and X.shape[0]:
+            K.bin_columns(None, X, np.empty(0), False, c, s, grid, starts, sizes, counts)
+        states = _batch_state(X[:, direct], None) if direct.shape[0] else []
+        return _Bins(counts, states)
+    raise ValueError(f"unknown request {what!r}")
 
 
 def _merge_states(a, b):

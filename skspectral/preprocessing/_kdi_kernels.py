@@ -31,6 +31,9 @@ from .._backend import threaded_kernel
 # kernel ids
 GAUSSIAN = 0
 POLYEXP = 1
+# the packed table of a fit, in this order (``tab`` of the map kernels)
+TABLE_FIELDS = ("mode", "c", "s", "h", "lo", "hi", "T", "M", "toff", "gsize", "xs", "ws", "cw",
+                "doff", "fmin", "fspan", "support", "kernel", "betas", "gammas")
 # feature modes
 MODE_EMPTY = 0  # no finite training value
 MODE_CONSTANT = 1  # one distinct training value
@@ -372,31 +375,11 @@ def _hermite(T, M, o, g, u):
 
 
 @njit(cache=True, nogil=True)
-def _forward_one(
-    x,
-    j,
-    mode,
-    c,
-    s,
-    h,
-    lo,
-    hi,
-    T,
-    M,
-    toff,
-    gsize,
-    xs,
-    ws,
-    cw,
-    doff,
-    fmin,
-    fspan,
-    extrapolate,
-    support,
-    kernel,
-    betas,
-    gammas,
-):
+def _forward_one(x, j, tab, extrapolate):
+    """The fitted map of feature ``j`` at ``x``; ``tab`` is the packed table (see
+    :data:`TABLE_FIELDS`)."""
+    (mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff, fmin, fspan, support, kernel,
+     betas, gammas) = tab
     if x != x:
         return np.nan
     m = mode[j]
@@ -455,33 +438,7 @@ def transform_table(X, features, mode, c, scale, lo, hi, T, M, toff, gsize, out,
 
 
 @threaded_kernel()
-def transform_kernel(
-    X,
-    features,
-    mode,
-    c,
-    s,
-    h,
-    lo,
-    hi,
-    T,
-    M,
-    toff,
-    gsize,
-    xs,
-    ws,
-    cw,
-    doff,
-    fmin,
-    fspan,
-    extrapolate,
-    support,
-    kernel,
-    betas,
-    gammas,
-    out,
-    n_blocks,
-):
+def transform_kernel(X, features, tab, extrapolate, out, n_blocks):
     """``out[i, j]``: the fitted KDI map of feature ``j`` (among ``features``) at ``X[i, j]``
     (NaN kept), in every mode, in parallel over blocks of rows."""
     n = X.shape[0]
@@ -489,31 +446,7 @@ def transform_kernel(
         for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
             for f in range(features.shape[0]):
                 j = features[f]
-                out[i, j] = _forward_one(
-                    X[i, j],
-                    j,
-                    mode,
-                    c,
-                    s,
-                    h,
-                    lo,
-                    hi,
-                    T,
-                    M,
-                    toff,
-                    gsize,
-                    xs,
-                    ws,
-                    cw,
-                    doff,
-                    fmin,
-                    fspan,
-                    extrapolate,
-                    support,
-                    kernel,
-                    betas,
-                    gammas,
-                )
+                out[i, j] = _forward_one(X[i, j], j, tab, extrapolate)
 
 
 @njit(cache=True, nogil=True)
@@ -545,30 +478,9 @@ def _invert_hermite(T, M, o, g, y):
 
 
 @njit(cache=True, nogil=True)
-def _inverse_one(
-    y,
-    j,
-    mode,
-    c,
-    s,
-    h,
-    lo,
-    hi,
-    T,
-    M,
-    toff,
-    gsize,
-    xs,
-    ws,
-    cw,
-    doff,
-    fmin,
-    fspan,
-    support,
-    kernel,
-    betas,
-    gammas,
-):
+def _inverse_one(y, j, tab):
+    (mode, c, s, h, lo, hi, T, M, toff, gsize, xs, ws, cw, doff, fmin, fspan, support, kernel,
+     betas, gammas) = tab
     if y != y:
         return np.nan
     m = mode[j]
@@ -625,57 +537,10 @@ def _inverse_one(
 
 
 @threaded_kernel()
-def inverse_kernel(
-    Y,
-    mode,
-    c,
-    s,
-    h,
-    lo,
-    hi,
-    T,
-    M,
-    toff,
-    gsize,
-    xs,
-    ws,
-    cw,
-    doff,
-    fmin,
-    fspan,
-    support,
-    kernel,
-    betas,
-    gammas,
-    out,
-    n_blocks,
-):
+def inverse_kernel(Y, tab, out, n_blocks):
     """``out[i, j]``: the inverse of the fitted map of feature ``j`` at ``Y[i, j]``."""
     n, d = Y.shape
     for b in prange(n_blocks):
         for i in range(b * n // n_blocks, (b + 1) * n // n_blocks):
             for j in range(d):
-                out[i, j] = _inverse_one(
-                    Y[i, j],
-                    j,
-                    mode,
-                    c,
-                    s,
-                    h,
-                    lo,
-                    hi,
-                    T,
-                    M,
-                    toff,
-                    gsize,
-                    xs,
-                    ws,
-                    cw,
-                    doff,
-                    fmin,
-                    fspan,
-                    support,
-                    kernel,
-                    betas,
-                    gammas,
-                )
+                out[i, j] = _inverse_one(Y[i, j], j, tab)

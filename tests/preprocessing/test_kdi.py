@@ -158,12 +158,54 @@ def test_weighted_cdf_exact():
         assert np.max(np.abs(est.transform(q[:, None])[:, 0] - ref)) <= 1e-6
 
 
-@pytest.mark.parametrize("name", ["lognormal", "normal", "bimodal", "heavy"])
+def _qt_midrank(qtf, x):
+    """QuantileTransformer's value before it clips the extremes: the mean of its forward and
+    backward interpolations through ``quantiles_``."""
+    q, r = qtf.quantiles_[:, 0], qtf.references_
+    return 0.5 * (np.interp(x, q, r) - np.interp(-x, -q[::-1], -r[::-1]))
+
+
+@pytest.mark.parametrize("name", FEATURES)
 def test_small_alpha_tends_to_quantile_transform(name):
+    """The alpha -> 0 limit, ties included.
+
+    For a value ``v`` with ``b`` training values below it and ``c`` equal to it,
+    ``QuantileTransformer(n_quantiles=n)`` returns the mean of its forward and backward
+    interpolations, the mid-rank ``m(v) / (n - 1)``, ``m(v) = b + (c - 1) / 2``, except at the
+    training minimum and maximum, which it sets to 0 and 1. As ``h -> 0`` the KDE CDF at ``v``
+    tends to the middle of its jump, ``(b + c / 2) / n = (m(v) + 1/2) / n``. So the limit of the
+    scaled KDI map is ``(m(v) - m(min)) / (m(max) - m(min))``: QuantileTransformer's mid-rank
+    rescaled on its training range. Where the extremes are unique (continuous columns) that is
+    QuantileTransformer's output itself; with ties at the extremes (counts, ratings) the two
+    differ by about half the weight tied there.
+    """
     x = _feature(name)[:, None]
     ours = KDI(alpha=1e-3).fit_transform(x)
-    qt = QuantileTransformer(n_quantiles=N, subsample=None).fit_transform(x)
-    assert np.max(np.abs(ours - qt)) <= 0.01
+    qtf = QuantileTransformer(n_quantiles=N, subsample=None).fit(x)
+    qt = qtf.transform(x)[:, 0]
+    mid = _qt_midrank(qtf, x[:, 0])
+    inner = (x[:, 0] > x.min()) & (x[:, 0] < x.max())
+    np.testing.assert_allclose(qt[inner], mid[inner], atol=1e-12)  # what QT returns
+    assert np.all(qt[x[:, 0] == x.min()] == 0.0) and np.all(qt[x[:, 0] == x.max()] == 1.0)
+    ends = _qt_midrank(qtf, np.array([x.min(), x.max()]))
+    limit = (mid - ends[0]) / (ends[1] - ends[0])
+    assert np.max(np.abs(ours[:, 0] - limit)) <= 0.01
+    xs, cnt = np.unique(x, return_counts=True)
+    if name in ("counts", "rating"):
+        below = np.cumsum(cnt) - cnt
+        # (to one position: its percentiles at the ends of a run of ties may round inwards)
+        np.testing.assert_allclose(
+            _qt_midrank(qtf, xs), (below + 0.5 * (cnt - 1)) / (N - 1), atol=1.0 / (N - 1)
+        )
+        # at the tied values the KDE CDF is the middle of its jump, to the table's tolerance
+        m = below + 0.5 * cnt
+        ref = (m - m[0]) / (m[-1] - m[0])
+        got = KDI(alpha=1e-3).fit(x).transform(xs[:, None])[:, 0]
+        assert np.max(np.abs(got - ref)) <= 1e-6
+        assert np.max(np.abs(ours[:, 0] - limit)) <= 2.0 / (N - 1)
+        # unscaled, QT itself is off by 0.022 on the counts (0.0062 on the ratings)
+    else:
+        assert cnt.max() == 1 and np.max(np.abs(ours[:, 0] - qt)) <= 0.01
 
 
 @pytest.mark.parametrize("name", FEATURES)
@@ -336,12 +378,30 @@ def test_array_api_transform_matches_numpy():
     X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000), np.full(2000, 3.0)])
     Q = np.vstack([X[:500], [[-1.0, -1.0, 3.0], [1e3, 1e3, 4.0]], [[np.nan] * 3]])
     for alpha in (1e-3, 1.0):
-        est = KDI(alpha=alpha).fit(X)
-        ref = est.transform(Q)
+        ref = KDI(alpha=alpha).fit(X).transform(Q)
         with sklearn.config_context(array_api_dispatch=True):
-            got = est.transform(xp.asarray(Q))
+            got = KDI(alpha=alpha).fit(xp.asarray(X)).transform(xp.asarray(Q))
         assert type(got).__module__.startswith("array_api_strict")
         np.testing.assert_allclose(np.asarray(got), ref, atol=1e-12)
+
+
+def test_array_api_normal_output_and_ndtri():
+    xp = pytest.importorskip("array_api_strict")
+    import sklearn
+
+    from skspectral.preprocessing._kdi import _ndtri_xp
+
+    p = np.concatenate([np.geomspace(1e-7, 0.5, 4000), 1.0 - np.geomspace(1e-7, 0.5, 4000)])
+    got = np.asarray(_ndtri_xp(xp.asarray(p), xp))
+    ref = scipy.special.ndtri(p)
+    assert np.max(np.abs(got - ref) / np.maximum(np.abs(ref), 1e-300)) <= 1.2e-9
+    X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000)])
+    Q = np.vstack([X[:500], [[-1.0, -1.0], [1e3, 1e3]], [[np.nan] * 2]])
+    ref = KDI(output_distribution="normal").fit(X).transform(Q)
+    with sklearn.config_context(array_api_dispatch=True):
+        got = KDI(output_distribution="normal").fit(xp.asarray(X)).transform(xp.asarray(Q))
+    assert type(got).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(np.asarray(got), ref, rtol=1.2e-9, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -437,3 +497,91 @@ def test_refit_leaves_nothing_of_the_first_fit():
     assert hasattr(est, "_state")
     est.fit(X[:, :1])
     assert not hasattr(est, "_state") and est.n_features_in_ == 1
+
+
+# ----------------------------------------------------------------------------- Dask
+def test_dask_fit_equals_in_memory_fit():
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(5)
+    n = 6000
+    X = np.column_stack(
+        [
+            rng.lognormal(size=n),
+            rng.poisson(3.0, n).astype(float),
+            np.round(rng.uniform(1, 5, n), 1),
+            np.full(n, 2.0),
+        ]
+    )
+    X[rng.random(n) < 0.05, 0] = np.nan
+    Q = np.vstack([X[:300], rng.uniform(-1, 8, size=(200, 4)), [[np.nan] * 4]])
+    dX = da.from_array(X, chunks=(1000, 2))  # column chunks are joined, row blocks kept
+    for kw in ({}, {"alpha": 1e-3}, {"kernel": "polyexp"}, {"extrapolate": True}):
+        mem = KDI(**kw).fit(X)
+        dsk = KDI(**kw).fit(dX)
+        assert dsk.mode_ == mem.mode_
+        assert dsk.n_rounds_ == (2 if not kw or "alpha" in kw else 1)
+        np.testing.assert_allclose(dsk.bandwidth_, mem.bandwidth_, rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(dsk.transform(Q), mem.transform(Q), atol=1e-10)
+        lazy = dsk.transform(dX)
+        assert type(lazy).__module__.startswith("dask")
+        np.testing.assert_allclose(lazy.compute(), mem.transform(X), atol=1e-10)
+        np.testing.assert_allclose(
+            dsk.inverse_transform(lazy).compute(), mem.inverse_transform(mem.transform(X)),
+            atol=1e-9,
+        )
+    # the binned state is bounded: ten times the rows (and distinct values) do not add bytes,
+    # while the exact state grows with them; the binned fit stays within 1e-6 of the exact CDF
+    x = rng.beta(2.0, 5.0, size=20_000)[:, None]  # bounded: the same range and grid
+    small = KDI().fit(da.from_array(x[:2000], chunks=500))
+    big = KDI().fit(da.from_array(x, chunks=5000))
+    exact_small = KDI(kernel="polyexp").fit(da.from_array(x[:2000], chunks=500))
+    exact_big = KDI(kernel="polyexp").fit(da.from_array(x, chunks=5000))
+    assert big.bytes_received_ < 1.3 * small.bytes_received_
+    assert exact_big.bytes_received_ > 5 * exact_small.bytes_received_
+    q = np.sort(rng.choice(x[:, 0], 300, replace=False))
+    ref = _exact_scaled(_gauss_cdf_sum(x[:, 0], x.std()), x[:, 0], q)
+    assert np.max(np.abs(big.transform(q[:, None])[:, 0] - ref)) <= 1e-6
+
+
+def test_dask_dataframe_and_bad_input():
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    da = pytest.importorskip("dask.array")
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame({"a": rng.normal(size=800), "b": rng.exponential(size=800)})
+    ddf = dd.from_pandas(df, npartitions=3)
+    est = KDI().fit(ddf)
+    assert list(est.feature_names_in_) == ["a", "b"]
+    np.testing.assert_allclose(
+        est.transform(df), KDI().fit(df).transform(df), atol=1e-10
+    )
+    X = rng.normal(size=(100, 2))
+    X[3, 1] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        KDI().fit(da.from_array(X, chunks=50))
+    with pytest.raises(ValueError, match="sample_weight"):
+        KDI().fit(da.from_array(rng.normal(size=(10, 1))), sample_weight=np.ones(10))
+
+
+def test_array_api_fit_publishes_and_every_mode_returns_the_namespace():
+    xp = pytest.importorskip("array_api_strict")
+    import sklearn
+
+    X = np.column_stack([_feature("lognormal", 2000), _feature("counts", 2000)])
+    Q = np.vstack([X[:300], [[-1.0, -1.0], [1e3, 1e3]], [[np.nan] * 2]])
+    for kw in ({}, {"alpha": 1e-3}, {"extrapolate": True}, {"kernel": "polyexp"}):
+        ref_est = KDI(**kw).fit(X)
+        with sklearn.config_context(array_api_dispatch=True):
+            est = KDI(**kw).fit(xp.asarray(X))
+            assert type(est.data_min_).__module__.startswith("array_api_strict")
+            assert type(est.bandwidth_).__module__.startswith("array_api_strict")
+            got = est.transform(xp.asarray(Q))
+            back = est.inverse_transform(got)
+            assert type(back).__module__.startswith("array_api_strict")
+            with pytest.raises(ValueError, match="same namespace"):
+                est.transform(xp.asarray(Q, device=xp.Device("device1")))
+        assert type(got).__module__.startswith("array_api_strict")
+        np.testing.assert_allclose(np.asarray(got), ref_est.transform(Q), atol=1e-12)
+        np.testing.assert_allclose(
+            np.asarray(back), ref_est.inverse_transform(ref_est.transform(Q)), atol=1e-9
+        )
