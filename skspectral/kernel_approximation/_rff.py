@@ -271,7 +271,11 @@ class RandomFourierFeatures(_BaseRandomFeatures):
     Walsh-Hadamard transform ``H``, ``O(D log d)`` per sample and no ``d x D`` matrix; each
     frequency's norm is drawn from the radial law, so the only bias is that of the SORF
     directions, which is ``O(1/sqrt(d))`` [2]_); ``"qmc"`` (randomized quasi-Monte Carlo [3]_:
-    a scrambled Sobol' sequence through the inverse CDF of the spectral law). Orthogonal and
+    for the radial kernels the radial-angular decomposition, directions from orthogonal
+    blocks and norms by randomized QMC (stratified or scrambled Sobol') of the radial law's
+    inverse CDF; for ``"laplacian"`` a scrambled Sobol' sequence through the Cauchy inverse
+    CDF; with ``features="cos"`` the phases come in antithetic pairs ``b``, ``b + pi/2`` on
+    one frequency, which cancels the phase-noise term). Orthogonal and
     structured sampling need a radial kernel (not ``"laplacian"``).
 
     With ``kernel="rbf", sampling="iid", features="cos"`` and the same ``random_state`` the
