@@ -206,6 +206,27 @@ def test_cosine_kernel_accuracy_against_numpy():
         np.testing.assert_allclose(S[0, T.shape[1] :], np.sin(T[0].astype(np.float64)), atol=atol)
 
 
+def test_float32_cosine_in_registers_over_the_moderate_range():
+    # no large argument in the row: every value takes the float32 polynomial path
+    from skspectral.kernel_approximation import _kernels
+
+    t = np.concatenate([np.linspace(-60, 60, 20001), RNG.uniform(-8000, 8000, size=20000)])
+    T = t.astype(np.float32).reshape(1, -1)
+    b = RNG.uniform(0, 2 * np.pi, size=T.shape[1]).astype(np.float32)
+    exact = np.cos(T[0].astype(np.float64) + b.astype(np.float64))
+    for inplace in (False, True):
+        out = T.copy() if inplace else np.empty_like(T)
+        if inplace:
+            assert _kernels.cos_rows_inplace(1, out, b, np.float32(0.5)) == 0
+        else:
+            assert _kernels.cos_rows(1, T, b, np.float32(0.5), out) == 0
+        # the argument itself is rounded to float32 (half an ulp of 8000 is 2.4e-4); compare
+        # with the cosine of the float32 sum
+        a = (T[0] + b).astype(np.float64)
+        np.testing.assert_allclose(out[0], 0.5 * np.cos(a), rtol=0, atol=3e-7)
+        assert np.abs(out[0] - 0.5 * exact).max() < 3e-4
+
+
 def test_bad_input():
     X = RNG.normal(size=(10, 4))
     rff = RandomFourierFeatures(n_components=8, random_state=0).fit(X)
