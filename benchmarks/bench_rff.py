@@ -111,7 +111,10 @@ def accuracy(bench):
                 if dim != D and sampling not in ("qmc", "orthogonal", "simplex"):
                     continue
                 e = np.mean(
-                    [rel_err(_fitted(X, dim, g, sampling, features, s).transform(X), K) for s in seeds]
+                    [
+                        rel_err(_fitted(X, dim, g, sampling, features, s).transform(X), K)
+                        for s in seeds
+                    ]
                 )
                 row[label] = e / base
             bench.record(f"rel. Frobenius error / RBFSampler's, {name}, D={dim}", **row)

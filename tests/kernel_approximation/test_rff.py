@@ -313,9 +313,13 @@ def test_qmc_radial_angular_design_and_antithetic_phases():
     strata = np.floor(chi.cdf(r, d) * m).astype(int)
     np.testing.assert_array_equal(np.sort(strata), np.arange(m))
     # and the norms are not constant across seeds (the design is randomized)
-    W2 = RandomFourierFeatures(
-        n_components=2 * 4 * d, sampling="qmc", features="cossin", gamma=gamma, random_state=5
-    ).fit(X).random_weights_
+    W2 = (
+        RandomFourierFeatures(
+            n_components=2 * 4 * d, sampling="qmc", features="cossin", gamma=gamma, random_state=5
+        )
+        .fit(X)
+        .random_weights_
+    )
     assert not np.allclose(np.sort(np.linalg.norm(W2, axis=0)), np.sort(r * math.sqrt(2 * gamma)))
     assert kstest(np.linalg.norm(W2, axis=0) / math.sqrt(2 * gamma), chi(d).cdf).pvalue > 1e-3
 
