@@ -26,8 +26,10 @@ from .._backend import (
 )
 from . import _samplers
 
-# rows per block of the fused transform: the block of projections (rows x D) stays in cache
-_BLOCK_ELEMENTS = 1 << 17
+# bytes per block of the fused transform: the block of projections (rows x D, 2 MiB) stays in
+# the last-level cache; 256 float32 rows at D = 2048 keep the one-thread GEMM efficient (64-row
+# blocks measured 1.4x slower)
+_BLOCK_BYTES = 1 << 21
 
 _KERNELS = {"rbf", "laplacian", "matern", "cauchy"}
 _SAMPLINGS = {"iid", "orthogonal", "structured", "qmc"}
@@ -223,7 +225,7 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         n = X.shape[0]
         dtype = float_dtype(X.dtype)
         out = np.empty((n, width), dtype=dtype)
-        step = max(1, _BLOCK_ELEMENTS // max(width, 1))
+        step = max(1, _BLOCK_BYTES // (np.dtype(dtype).itemsize * max(width, 1)))
         if self.sampling == "structured":
             step = max(step, 64)
 
@@ -271,7 +273,11 @@ class RandomFourierFeatures(_BaseRandomFeatures):
     Walsh-Hadamard transform ``H``, ``O(D log d)`` per sample and no ``d x D`` matrix; each
     frequency's norm is drawn from the radial law, so the only bias is that of the SORF
     directions, which is ``O(1/sqrt(d))`` [2]_); ``"qmc"`` (randomized quasi-Monte Carlo [3]_:
-    a scrambled Sobol' sequence through the inverse CDF of the spectral law). Orthogonal and
+    for the radial kernels the radial-angular decomposition, directions from orthogonal
+    blocks and norms by randomized QMC (stratified or scrambled Sobol') of the radial law's
+    inverse CDF; for ``"laplacian"`` a scrambled Sobol' sequence through the Cauchy inverse
+    CDF; with ``features="cos"`` the phases come in antithetic pairs ``b``, ``b + pi/2`` on
+    one frequency, which cancels the phase-noise term). Orthogonal and
     structured sampling need a radial kernel (not ``"laplacian"``).
 
     With ``kernel="rbf", sampling="iid", features="cos"`` and the same ``random_state`` the
@@ -472,7 +478,7 @@ class RandomFourierFeatures(_BaseRandomFeatures):
         np_dtype = np.float32 if X.dtype == xp.float32 else np.float64
         W = xp.asarray(W.astype(np_dtype), device=device)
         n = X.shape[0]
-        step = max(1, _BLOCK_ELEMENTS * 8 // D)
+        step = max(1, (1 << 20) // D)
         parts = []
         for start in range(0, n, step):
             T = X[start : min(n, start + step), :] @ W

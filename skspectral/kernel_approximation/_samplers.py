@@ -100,30 +100,83 @@ def structured(kernel, params, d, m, rng):
     return signs, radial
 
 
+def simplex(kernel, params, d, m, rng):
+    """Simplex random features (Reid, Choromanski, Likhosherstov and Weller, "Simplex random
+    features", ICML 2023): per block of ``d`` frequencies the directions are the vertices of a
+    regular simplex (pairwise inner products ``-1 / (d - 1)``: the normalized ``e_i - 1/d``),
+    randomly rotated by a Haar orthogonal matrix; norms i.i.d. from the radial law."""
+    if d < 2:
+        return iid(kernel, params, d, m, rng)
+    V = np.eye(d) - 1.0 / d
+    V /= np.linalg.norm(V, axis=0)
+    blocks = []
+    for start in range(0, m, d):
+        width = min(d, m - start)
+        blocks.append((haar_orthogonal(d, rng) @ V)[:, :width])
+    directions = np.concatenate(blocks, axis=1)
+    return directions * radii(kernel, params, d, m, rng)
+
+
+def _stratified(m, rng):
+    """``m`` uniforms, one in each stratum ``[i/m, (i+1)/m)``, in random order (a randomized
+    one-dimensional QMC set: unbiased, variance ``O(m^-3)`` for smooth integrands)."""
+    return (rng.permutation(m) + rng.uniform(size=m)) / m
+
+
+def qmc_radii(kernel, params, d, m, rng):
+    """``m`` frequency norms of a radial kernel by randomized QMC of the radial law's inverse
+    CDF: ``||w|| = chi_d^-1(u) * mixing``, ``u`` stratified (rbf); for the scale mixtures
+    (Matern, Cauchy) a scrambled two-dimensional Sobol' set for ``(chi, mixing)``."""
+    from scipy.stats import qmc as sqmc
+
+    if kernel == "rbf":
+        u = np.clip(_stratified(m, rng), 1e-15, 1.0 - 1e-15)
+        chi = np.sqrt(2.0 * scipy.special.gammaincinv(d / 2.0, u))
+        return chi * math.sqrt(2.0 * params["gamma"])
+    seed = rng.randint(0, 2**31 - 1)
+    u = sqmc.Sobol(2, scramble=True, seed=seed).random_base2(max(0, math.ceil(math.log2(m))))
+    u = np.clip(u[rng.permutation(u.shape[0])[:m]], 1e-15, 1.0 - 1e-15)
+    chi = np.sqrt(2.0 * scipy.special.gammaincinv(d / 2.0, u[:, 0]))
+    return chi * _mixing(kernel, params, m, rng, u=u[:, 1])
+
+
 def qmc(kernel, params, d, m, rng, with_offset):
-    """Randomized quasi-Monte Carlo frequencies: a scrambled Sobol' sequence (Owen scrambling,
-    seeded from ``rng``) mapped by the inverse CDF of the spectral law, one extra coordinate
-    for the radial mixing variable (Matern, Cauchy) and one for the phase ``b``.
+    """Randomized quasi-Monte Carlo frequencies.
+
+    Radial kernels (rbf, Matern, Cauchy): the radial-angular decomposition ``w = R * theta``:
+    directions ``theta`` from orthogonal blocks (an exactly balanced design on the sphere,
+    Yu et al. 2016) and norms ``R`` by randomized QMC of the radial law's inverse CDF
+    (:func:`qmc_radii`). Laplacian: a scrambled Sobol' sequence (Owen scrambling) through the
+    Cauchy inverse CDF coordinate by coordinate (Yang et al. 2014).
+
+    With an offset (``features="cos"``) the phases are antithetic: frequencies come in pairs
+    ``(w, b)``, ``(w, b + pi/2)``, whose product terms add to ``cos(w . (x - y))`` exactly, so
+    the phase-noise term of the cos estimator cancels (the pair is the cos/sin pair, rotated).
 
     Returns ``(W, b)`` (``b`` is ``None`` without offset)."""
     from scipy.stats import qmc as sqmc
 
-    extra = (kernel in ("matern", "cauchy")) + bool(with_offset)
-    dim = d + extra
-    if dim > 21201:
-        raise ValueError(
-            f"sampling='qmc' supports at most 21201 dimensions (Sobol' directions); the map "
-            f"needs {dim} for {d} features"
-        )
-    seed = rng.randint(0, 2**31 - 1)
-    engine = sqmc.Sobol(dim, scramble=True, seed=seed)
-    u = engine.random_base2(max(0, math.ceil(math.log2(max(m, 1)))))[:m]
-    u = np.clip(u, 1e-12, 1.0 - 1e-12)  # (m, dim)
-    if kernel == "laplacian":
-        W = params["gamma"] * np.tan(math.pi * (u[:, :d] - 0.5)).T
+    n_freq = (m + 1) // 2 if with_offset else m
+    if kernel in RADIAL:
+        blocks = []
+        for start in range(0, n_freq, d):
+            width = min(d, n_freq - start)
+            blocks.append(haar_orthogonal(d, rng)[:, :width])
+        W = np.concatenate(blocks, axis=1) * qmc_radii(kernel, params, d, n_freq, rng)
     else:
-        g = scipy.special.ndtri(u[:, :d]).T
-        mix = _mixing(kernel, params, m, rng, u=u[:, d] if kernel in ("matern", "cauchy") else None)
-        W = g * mix
-    b = 2.0 * math.pi * u[:, -1] if with_offset else None
+        if d > 21201:
+            raise ValueError(
+                f"sampling='qmc' with kernel='laplacian' supports at most 21201 features "
+                f"(Sobol' directions), got {d}"
+            )
+        seed = rng.randint(0, 2**31 - 1)
+        engine = sqmc.Sobol(d, scramble=True, seed=seed)
+        u = engine.random_base2(max(0, math.ceil(math.log2(max(n_freq, 1)))))[:n_freq]
+        u = np.clip(u, 1e-12, 1.0 - 1e-12)
+        W = params["gamma"] * np.tan(math.pi * (u - 0.5)).T
+    if not with_offset:
+        return np.ascontiguousarray(W), None
+    b0 = rng.uniform(0, 2 * np.pi, size=n_freq)
+    W = np.repeat(W, 2, axis=1)[:, :m]
+    b = np.stack([b0, b0 + 0.5 * np.pi], axis=1).ravel()[:m]
     return np.ascontiguousarray(W), b

@@ -206,6 +206,27 @@ def test_cosine_kernel_accuracy_against_numpy():
         np.testing.assert_allclose(S[0, T.shape[1] :], np.sin(T[0].astype(np.float64)), atol=atol)
 
 
+def test_float32_cosine_in_registers_over_the_moderate_range():
+    # no large argument in the row: every value takes the float32 polynomial path
+    from skspectral.kernel_approximation import _kernels
+
+    t = np.concatenate([np.linspace(-60, 60, 20001), RNG.uniform(-8000, 8000, size=20000)])
+    T = t.astype(np.float32).reshape(1, -1)
+    b = RNG.uniform(0, 2 * np.pi, size=T.shape[1]).astype(np.float32)
+    exact = np.cos(T[0].astype(np.float64) + b.astype(np.float64))
+    for inplace in (False, True):
+        out = T.copy() if inplace else np.empty_like(T)
+        if inplace:
+            assert _kernels.cos_rows_inplace(1, out, b, np.float32(0.5)) == 0
+        else:
+            assert _kernels.cos_rows(1, T, b, np.float32(0.5), out) == 0
+        # the argument itself is rounded to float32 (half an ulp of 8000 is 2.4e-4); compare
+        # with the cosine of the float32 sum
+        a = (T[0] + b).astype(np.float64)
+        np.testing.assert_allclose(out[0], 0.5 * np.cos(a), rtol=0, atol=3e-7)
+        assert np.abs(out[0] - 0.5 * exact).max() < 3e-4
+
+
 def test_bad_input():
     X = RNG.normal(size=(10, 4))
     rff = RandomFourierFeatures(n_components=8, random_state=0).fit(X)
@@ -262,3 +283,58 @@ def test_array_api_strict_matches_numpy():
         np.testing.assert_allclose(np.asarray(out), ref, atol=1e-12)
         assert out32.dtype == xpx.float32
         np.testing.assert_allclose(np.asarray(out32), ref, atol=2e-5)
+
+
+def test_qmc_radial_angular_design_and_antithetic_phases():
+    from scipy.stats import chi, kstest
+
+    d, D, gamma = 8, 64, 0.3
+    X = RNG.normal(size=(5, d))
+    cos = RandomFourierFeatures(n_components=D, sampling="qmc", gamma=gamma, random_state=3)
+    W, b = cos.fit(X).random_weights_, cos.random_offset_
+    # pairs on one frequency, phases a quarter turn apart
+    np.testing.assert_array_equal(W[:, 0::2], W[:, 1::2])
+    np.testing.assert_allclose(b[1::2] - b[0::2], np.pi / 2, atol=1e-12)
+    # the pair is the cos/sin pair: their feature products add to cos(w . (x - y)) exactly
+    Z = cos.transform(X)
+    w = W[:, 0::2]
+    ref = (2.0 / D) * np.cos((X[:, None, :] - X[None, :, :]) @ w).sum(axis=2)
+    np.testing.assert_allclose(Z @ Z.T, ref, atol=1e-10)
+    # directions orthogonal in blocks of d; norms stratified: one in each 1/m quantile stratum
+    cs = RandomFourierFeatures(
+        n_components=2 * 4 * d, sampling="qmc", features="cossin", gamma=gamma, random_state=4
+    ).fit(X)
+    W = cs.random_weights_
+    for blk in range(4):
+        G = W[:, blk * d : (blk + 1) * d].T @ W[:, blk * d : (blk + 1) * d]
+        np.testing.assert_allclose(G - np.diag(np.diag(G)), 0, atol=1e-10)
+    r = np.linalg.norm(W, axis=0) / math.sqrt(2 * gamma)
+    m = r.size
+    strata = np.floor(chi.cdf(r, d) * m).astype(int)
+    np.testing.assert_array_equal(np.sort(strata), np.arange(m))
+    # and the norms are not constant across seeds (the design is randomized)
+    W2 = (
+        RandomFourierFeatures(
+            n_components=2 * 4 * d, sampling="qmc", features="cossin", gamma=gamma, random_state=5
+        )
+        .fit(X)
+        .random_weights_
+    )
+    assert not np.allclose(np.sort(np.linalg.norm(W2, axis=0)), np.sort(r * math.sqrt(2 * gamma)))
+    assert kstest(np.linalg.norm(W2, axis=0) / math.sqrt(2 * gamma), chi(d).cdf).pvalue > 1e-3
+
+
+def test_simplex_directions_have_the_simplex_inner_products():
+    from skspectral.kernel_approximation import _samplers
+
+    d, m = 12, 30
+    W = _samplers.simplex("rbf", {"gamma": 0.5}, d, m, np.random.RandomState(0))
+    U = W / np.linalg.norm(W, axis=0)
+    for start in range(0, m, d):
+        B = U[:, start : start + d]
+        G = B.T @ B
+        off = G[~np.eye(G.shape[0], dtype=bool)]
+        np.testing.assert_allclose(off, -1.0 / (d - 1), atol=1e-12)
+    # randomly rotated: another seed gives other directions
+    W2 = _samplers.simplex("rbf", {"gamma": 0.5}, d, m, np.random.RandomState(1))
+    assert not np.allclose(np.abs(W2[:, 0]) / np.linalg.norm(W2[:, 0]), np.abs(U[:, 0]))
