@@ -59,14 +59,14 @@ def read_matrix(path) -> np.ndarray:
     if path.suffix.lower() == ".npz":
         raise InputError(f"{path} is an .npz archive; give one array as .npy or .csv")
     if path.suffix.lower() == ".npy":
+        # the package's one .npy reader (magic string, header, dtype checked before any data
+        # is read; never unpickles), so that every sub-command refuses a bad file alike
+        from .. import __main__ as cli
+
         try:
-            X = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise InputError(f"cannot read {path}: {exc} (object arrays are refused)") from None
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: not a valid .npy file ({exc})") from None
-        if X.dtype.kind not in "biuf":
-            raise InputError(f"{path} holds {X.dtype} values, not numbers")
+            X = cli._load_npy(str(path))
+        except cli._InputError as exc:
+            raise InputError(str(exc)) from None
     else:
         X = _read_csv(path)
     if X.ndim != 2:

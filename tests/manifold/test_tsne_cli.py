@@ -81,7 +81,7 @@ def test_bad_npy_exits_2(tmp_path, capsys):
     obj = tmp_path / "obj.npy"
     np.save(obj, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     assert _run([str(obj), "-o", str(tmp_path / "o.csv")]) == 2
-    assert "object arrays are refused" in capsys.readouterr().err
+    assert "holds Python objects" in capsys.readouterr().err
     junk = tmp_path / "junk.npy"
     junk.write_bytes(b"not an npy file")
     assert _run([str(junk), "-o", str(tmp_path / "o.csv")]) == 2
@@ -109,3 +109,33 @@ def test_bad_outputs_exit_2_before_any_work(tmp_path, data, capsys):
     np.savez(npz, a=data)
     assert _run([str(npz), "-o", str(tmp_path / "e.csv")]) == 2
     assert ".npz archive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not an array at all",
+        b"\x93NUMPY\x01\x00garbage",
+        "object",
+        "complex",
+        "3d",
+    ],
+)
+def test_bad_npy_same_message_as_reduce(tmp_path, payload, capsys):
+    from skspectral import __main__ as main_cli
+
+    src = tmp_path / "bad.npy"
+    if payload == "object":
+        np.save(src, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    elif payload == "complex":
+        np.save(src, np.ones((5, 2), dtype=complex))
+    elif payload == "3d":
+        np.save(src, np.ones((5, 2, 2)))
+    else:
+        src.write_bytes(payload)
+    assert _run([str(src), "-o", str(tmp_path / "e.csv")]) == 2
+    ours = capsys.readouterr().err.strip().splitlines()[-1]
+    with pytest.raises(main_cli._InputError) as exc:
+        main_cli._load_npy(str(src))
+    assert str(exc.value) in ours
+    assert not (tmp_path / "e.csv").exists()
