@@ -83,21 +83,41 @@ def attraction(indptr, indices, data, Y, R, dof, out, log_w):
     n, d = Y.shape
     want = log_w.shape[0] == n
     for i in prange(n):
-        for a in range(d):
-            out[i, a] = 0.0
+        # the force is summed in locals and written once: stores into ``out`` inside the
+        # inner loop keep the compiler from holding it in registers (2-3x slower)
         acc = 0.0
-        for t in range(indptr[i], indptr[i + 1]):
-            j = indices[t]
-            d2 = 0.0
+        if d == 2:
+            y0 = Y[i, 0]
+            y1 = Y[i, 1]
+            f0 = 0.0
+            f1 = 0.0
+            for t in range(indptr[i], indptr[i + 1]):
+                j = indices[t]
+                e0 = y0 - R[j, 0]
+                e1 = y1 - R[j, 1]
+                q = 1.0 / (1.0 + (e0 * e0 + e1 * e1) / dof)
+                f = data[t] * q
+                f0 += f * e0
+                f1 += f * e1
+                if want:
+                    acc += data[t] * dof * np.log(q)
+            out[i, 0] = f0
+            out[i, 1] = f1
+        else:
             for a in range(d):
-                diff = Y[i, a] - R[j, a]
-                d2 += diff * diff
-            q = 1.0 / (1.0 + d2 / dof)
-            f = data[t] * q
-            for a in range(d):
-                out[i, a] += f * (Y[i, a] - R[j, a])
-            if want:
-                acc += data[t] * dof * np.log(q)
+                out[i, a] = 0.0
+            for t in range(indptr[i], indptr[i + 1]):
+                j = indices[t]
+                d2 = 0.0
+                for a in range(d):
+                    diff = Y[i, a] - R[j, a]
+                    d2 += diff * diff
+                q = 1.0 / (1.0 + d2 / dof)
+                f = data[t] * q
+                for a in range(d):
+                    out[i, a] += f * (Y[i, a] - R[j, a])
+                if want:
+                    acc += data[t] * dof * np.log(q)
         if want:
             log_w[i] = acc
 
