@@ -50,6 +50,22 @@ def repulsion_kernel(dof: float, ndim: int):
     return lambda dx, dy: (1.0 + (dx * dx + dy * dy) / a) ** -(a + 1.0)
 
 
+class CompactAffinities:
+    """The CSR arrays of ``P`` in half the bytes (int32 column indices, float32 values), for
+    the attraction kernel inside the optimization: it streams all of ``P`` every iteration and
+    is bound by memory bandwidth, so halving the bytes nearly halves its time. float32 values
+    change the force by about 1e-7 of itself, far below the interpolation error."""
+
+    __slots__ = ("data", "indices", "indptr", "shape")
+
+    def __init__(self, P):
+        self.shape = P.shape
+        self.indptr = np.asarray(P.indptr, dtype=np.int64)
+        big = P.shape[1] > np.iinfo(np.int32).max
+        self.indices = np.asarray(P.indices, dtype=np.int64 if big else np.int32)
+        self.data = np.asarray(P.data, dtype=np.float32)
+
+
 def attraction(P, Y, dof, n_jobs, want_kl=False, R=None):
     """``(F, sum_ij p_ij log w_ij)``: the attractive term (without exaggeration) of the points
     ``Y`` towards the points ``R`` (``Y`` itself by default) and, when ``want_kl``, the KL's
@@ -158,27 +174,37 @@ class GridField:
         K.lagrange_setup(n_jobs, Y, origin, float(h), n_boxes, self.p, box, W)
         return box, W
 
-    def spread(self, box, W, charges, n_boxes, n_jobs):
+    def spread(self, box, W, charges, n_boxes, n_jobs, dtype=np.float64):
+        """The charges on the grid (``dtype``: the convolution's float32 grid is spread into
+        directly, with no conversion copy)."""
         shape = tuple(int(b) * self.p for b in n_boxes)
         # one grid per thread only pays once the points outnumber the grid's nodes
         n_chunks = max(1, min(effective_n_jobs(n_jobs), box.shape[0] // 200_000 + 1))
-        grids = np.empty((n_chunks, charges.shape[0], *shape))
-        (K.spread_1d if len(shape) == 1 else K.spread_2d)(n_jobs, box, W, charges, grids)
+        grids = np.empty((n_chunks, charges.shape[0], *shape), dtype=dtype)
+        # one chunk runs on the calling thread: no parallel launch (whose idle workers spin for
+        # a while) just before the FFT's threads start
+        spread = K.spread_1d if len(shape) == 1 else K.spread_2d
+        spread(n_jobs if n_chunks > 1 else 1, box, W, charges, grids)
         if n_chunks == 1:
             return grids[0]
-        out = np.empty(grids.shape[1:])
+        out = np.empty(grids.shape[1:], dtype=dtype)
         K.sum_grids(n_jobs, grids, out)
         return out
 
+    # Grids of fewer padded nodes than this are transformed on one thread: starting scipy.fft's
+    # workers costs more than it saves there (measured on 2 cores: 186^2 grids, 3 charges).
+    FFT_THREADS_FROM = 1 << 18
+
     def convolve(self, grid, h, n_jobs):
         """The grid convolution, in ``self.fft_dtype`` (float32 by default: its rounding,
-        about 1e-7 of the largest potential, is far below the interpolation error)."""
+        about 1e-7 of the largest potential, is far below the interpolation error); the
+        potentials are returned in that dtype (the gathering accumulates in float64)."""
         shape = grid.shape[1:]
         kern = self.kernel(shape, h / self.p, len(shape))
-        pot = convolve_grid(
-            grid.astype(self.fft_dtype, copy=False), kern, workers=effective_n_jobs(n_jobs)
-        )
-        return pot.astype(np.float64, copy=False)
+        workers = effective_n_jobs(n_jobs)
+        if math.prod(kern.fft_shape) < self.FFT_THREADS_FROM:
+            workers = 1
+        return convolve_grid(grid.astype(self.fft_dtype, copy=False), kern, workers=workers)
 
     def gather(self, box, W, pot, n_jobs):
         out = np.empty((pot.shape[0], box.shape[0]))
@@ -196,18 +222,14 @@ class GridField:
         charges = np.empty((d + 1, n))
         charges[0] = 1.0
         charges[1:] = Y.T
-        pot = self.convolve(self.spread(box, W, charges, n_boxes, n_jobs), h, n_jobs)
-        phi = self.gather(box, W, pot, n_jobs)
-        rep = Y * phi[0][:, None] - phi[1:].T
-        sq = np.einsum("ij,ij->i", Y, Y)
-        z = (
-            float(
-                np.dot(1.0 + 2.0 * sq / self.dof, phi[0])
-                - (2.0 / self.dof) * np.einsum("ij,ji->", Y, phi[1:])
-            )
-            - n
-        )
-        return rep, z
+        grid = self.spread(box, W, charges, n_boxes, n_jobs, dtype=self.fft_dtype)
+        phi = self.gather(box, W, self.convolve(grid, h, n_jobs), n_jobs)
+        # no NumPy reduction that could call BLAS here: OpenBLAS's threads keep spinning for a
+        # while after a call and, on few cores, slow numba's and scipy.fft's threads several fold
+        rep = np.empty_like(Y)
+        z_point = np.empty(n)
+        K.combine_potentials(n_jobs, Y, phi, self.dof, rep, z_point)
+        return rep, float(z_point.sum()) - n
 
 
 class ReferenceField:

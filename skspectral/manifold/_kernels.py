@@ -260,6 +260,26 @@ def gather_1d(box, W, pot, out):
             out[q, i] = acc
 
 
+@threaded_kernel(fastmath=True)
+def combine_potentials(Y, phi, dof, rep, z_point):
+    """From the gathered potentials ``phi`` (d + 1, n) of the charges ``(1, y_j)``:
+    ``rep[i] = y_i phi_0(i) - phi_{1:}(i)`` (the repulsion ``sum_j k_ij (y_i - y_j)``) and
+    ``z_point[i] = (1 + 2 |y_i|^2 / dof) phi_0(i) - (2 / dof) y_i . phi_{1:}(i)``, whose sum
+    less ``n`` is ``Z``. One pass, no BLAS call (whose threads would spin against ours)."""
+    n, d = Y.shape
+    for i in prange(n):
+        p0 = phi[0, i]
+        sq = 0.0
+        dot = 0.0
+        for a in range(d):
+            y = Y[i, a]
+            pa = phi[a + 1, i]
+            rep[i, a] = y * p0 - pa
+            sq += y * y
+            dot += y * pa
+        z_point[i] = (1.0 + 2.0 * sq / dof) * p0 - (2.0 / dof) * dot
+
+
 @threaded_kernel()
 def sum_grids(grids, out):
     """``out = grids.sum(axis=0)``, in parallel over the flattened grid."""

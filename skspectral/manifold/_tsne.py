@@ -416,11 +416,13 @@ default="pca"
 
     def _gradient(self, P, Y, exaggeration, field, want_kl):
         """``(gradient, KL or nan)`` at ``Y``."""
-        attr, cross = G.attraction(P, Y, self.dof, self.n_jobs, want_kl)
+        # the repulsion first: its FFT threads then start while numba's workers have been
+        # idle longest (their spin-wait after a parallel kernel competes with them)
         if field is None:
             rep, z = G.exact_repulsion(Y, self.dof, self.n_jobs)
         else:
             rep, z = field.repulsion(Y, self.n_jobs)
+        attr, cross = G.attraction(P, Y, self.dof, self.n_jobs, want_kl)
         z = max(z, np.finfo(np.float64).tiny)
         attr *= exaggeration
         attr -= rep / z
@@ -437,6 +439,7 @@ default="pca"
 
     def _optimize(self, P, Y, n):
         field = None if self.method_ == "exact" else self._field()
+        P = G.CompactAffinities(P)
         callbacks = self._callbacks()
         update = np.zeros_like(Y)
         gains = np.ones_like(Y)
