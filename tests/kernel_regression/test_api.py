@@ -139,7 +139,10 @@ def test_array_api_predict_matches_numpy(cls, D):
             reg.predict(xp.asarray(Xt))
     assert type(m).__module__.startswith("array_api_strict")
     np.testing.assert_allclose(np.asarray(m), ref_m, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(np.asarray(s), ref_s, rtol=1e-7, atol=1e-10)
+    # The posterior variance is the prior variance minus a quadratic form of the same size, so
+    # next to a design point (variance ~3e-11 here) it keeps only an absolute accuracy of about
+    # 1e-15 times the Gram matrix's conditioning: compare variances with an absolute floor.
+    np.testing.assert_allclose(np.asarray(s) ** 2, ref_s**2, rtol=1e-7, atol=1e-12)
     # dense path too
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DenseFallbackWarning)
