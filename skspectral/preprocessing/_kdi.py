@@ -55,6 +55,7 @@ from .._backend import (
     to_numpy,
 )
 from ..utils._mergeable import DaskFederation, chan_merge
+from ._kdi_xp import forward_xp, inverse_xp, ndtr_xp, ndtri_xp
 
 __all__ = ["KernelDensityIntegralTransformer"]
 
@@ -875,71 +876,33 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         return out
 
     def _transform_array_api(self, X, xp):
-        """The grid interpolation and the normal output in Array API operations (any
-        namespace, e.g. CuPy); features evaluated directly, and extrapolation, go through
-        NumPy."""
-        from . import _kdi_kernels as K
+        """The whole map in Array API operations of ``X``'s namespace (e.g. CuPy, on its
+        device): the table interpolation, the direct sums over the stored data (in blocks of
+        bounded size), the extrapolated tails and the normal output (``_kdi_xp``)."""
+        dtype = self._check_xp_input(X, xp, "transform")
+        y = forward_xp(self._table, X, bool(self.extrapolate), xp)
+        if self.output_distribution == "normal":
+            if dtype == xp.float32:  # as the NumPy path: the uniform output in float32 first
+                y = xp.astype(xp.astype(y, xp.float32), xp.float64)
+            nan = xp.isnan(y)
+            y = ndtri_xp(xp.clip(xp.where(nan, 0.5, y), _BOUNDS, 1.0 - _BOUNDS), xp)
+            y = xp.where(nan, xp.nan, y)
+        return xp.astype(y, dtype)
 
-        check_is_fitted(self)
-        check_same_namespace(X, self, attribute="data_min_", method="transform")
+    def _check_xp_input(self, X, xp, method):
+        """Checks of an Array API input (namespace and device of the fit, shape, no infinity);
+        returns the output dtype."""
+        check_same_namespace(X, self, attribute="data_min_", method=method)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[-1]} features, but {type(self).__name__} is expecting "
                 f"{self.n_features_in_} features as input"
             )
-        t = self._table
-        simple = (
-            np.all(np.isin(t["mode"], [K.MODE_GRID, K.MODE_CONSTANT, K.MODE_EMPTY]))
-            and not self.extrapolate
-        )
-        if not simple:
-            device = getattr(X, "device", None)
-            out = self._transform_numpy(to_numpy(X))
-            return xp.asarray(out, device=device) if device is not None else xp.asarray(out)
-        dtype = X.dtype if X.dtype in (xp.float32, xp.float64) else xp.float64
-        device = getattr(X, "device", None)
-
-        def arr(a, dt=xp.float64):
-            return xp.asarray(a, dtype=dt, device=device)
-
-        Xf = xp.astype(X, xp.float64)
-        d = self.n_features_in_
-        c, s, lo, hi = arr(t["c"]), arr(t["s"]), arr(t["lo"]), arr(t["hi"])
-        g = arr(np.maximum(t["gsize"], 2))
-        off = arr(t["toff"], xp.int64)
-        T, M = (
-            arr(t["T"] if t["T"].size else np.zeros(2)),
-            arr(t["M"] if t["M"].size else np.zeros(2)),
-        )
-        u = (((Xf - c) / s) + 1.0) * (0.5 * (g - 1.0))
-        u = xp.clip(xp.where(xp.isnan(u), 0.0, u), 0.0, g - 1.0)
-        k = xp.clip(xp.astype(xp.floor(u), xp.int64), 0, xp.astype(g, xp.int64) - 2)
-        th = u - xp.astype(k, xp.float64)
-        grid = xp.asarray(t["mode"] == K.MODE_GRID, device=device)
-        idx = xp.where(grid, k + off, 0)
-        idx = xp.reshape(idx, (-1,))
-        y0 = xp.reshape(xp.take(T, idx), Xf.shape)
-        y1 = xp.reshape(xp.take(T, idx + 1), Xf.shape)
-        m0 = xp.reshape(xp.take(M, idx), Xf.shape)
-        m1 = xp.reshape(xp.take(M, idx + 1), Xf.shape)
-        t2, t3 = th * th, th * th * th
-        y = (
-            (2 * t3 - 3 * t2 + 1) * y0
-            + (t3 - 2 * t2 + th) * m0
-            + (-2 * t3 + 3 * t2) * y1
-            + (t3 - t2) * m1
-        )
-        y = xp.clip(y, y0, y1)
-        y = xp.where(Xf < lo, 0.0, xp.where(Xf > hi, 1.0, y))
-        const = xp.asarray(t["mode"] == K.MODE_CONSTANT, device=device)
-        empty = xp.asarray(t["mode"] == K.MODE_EMPTY, device=device)
-        y = xp.where(const, xp.where(Xf <= lo, xp.zeros_like(y), xp.ones_like(y)), y)
-        y = xp.where(empty, 0.5, y)
-        if self.output_distribution == "normal":
-            y = _ndtri_xp(xp.clip(y, _BOUNDS, 1.0 - _BOUNDS), xp)
-        y = xp.where(xp.isnan(Xf), xp.nan, y)
-        del d
-        return xp.astype(y, dtype)
+        if X.dtype not in (xp.float32, xp.float64):
+            X = xp.astype(X, xp.float64)
+        if X.shape[0] and bool(xp.any(xp.isinf(X))):
+            raise ValueError("Input contains infinity (NaN is allowed and kept).")
+        return X.dtype
 
     def inverse_transform(self, X):
         """Map transformed values back to the data space (within the training range).
@@ -952,17 +915,26 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         -------
         X_original : ndarray of shape (n_samples, n_features)
         """
-        from . import _kdi_kernels as K
 
         if _is_dask(X):
             check_is_fitted(self)
             return _dask_map(X, self.inverse_transform)
         check_is_fitted(self)
         xp, is_array_api = self._check_namespace(X, "inverse_transform")
-        if is_array_api:  # the inverse runs on the host
-            dev = device_of(X)
-            return xp.asarray(self._inverse_numpy(to_numpy(X)), device=dev)
+        if is_array_api:
+            return self._inverse_array_api(X, xp)
         return self._inverse_numpy(X)
+
+    def _inverse_array_api(self, X, xp):
+        """The inverse in Array API operations of ``X``'s namespace (``_kdi_xp``): the normal
+        CDF, the inverse of the interpolating cubic, safeguarded Newton on the direct sums."""
+        dtype = self._check_xp_input(X, xp, "inverse_transform")
+        Y = xp.astype(X, xp.float64)
+        if self.output_distribution == "normal":
+            Y = ndtr_xp(Y, xp)
+        if dtype == xp.float32:  # as the NumPy path, which inverts the float32 values
+            Y = xp.astype(xp.astype(Y, xp.float32), xp.float64)
+        return xp.astype(inverse_xp(self._table, Y, xp), dtype)
 
     def _inverse_numpy(self, X):
         from . import _kdi_kernels as K
@@ -1026,54 +998,7 @@ def _to_z_array(xs, c, s):
     return z
 
 
-_ACK_A = (-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.3577518672690,
-          -30.66479806614716, 2.506628277459239)
-_ACK_B = (-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972,
-          -13.28068155288572, 1.0)
-# tail: ndtri(p) = -g(sqrt(-2 log p)) for p < 0.02425, g a Chebyshev series on the interval of
-# sqrt(-2 log p) for p in [5e-8, 0.02425] (fitted to scipy.special.ndtri by least squares)
-_TAIL_T = (2.727393870198672, 5.79848994679102)
-_TAIL_CHEB = (-3.669117735151598, -1.67408494340245, 0.018854892892434635,
-              -0.0027317130145241043, 0.00041020370611959703, -6.313819191217359e-05,
-              9.907032339503795e-06, -1.579876095138878e-06, 2.5553748426428656e-07,
-              -4.1855580600949335e-08, 6.933110153083791e-09, -1.1595167771788239e-09,
-              1.956926326112263e-10, -3.2781209230985425e-11, 5.612417500503927e-12)
-
-
-def _horner(coef, t):
-    acc = coef[0] + 0.0 * t
-    for a in coef[1:]:
-        acc = acc * t + a
-    return acc
-
-
-def _clenshaw(coef, u):
-    b1 = 0.0 * u
-    b2 = 0.0 * u
-    for a in coef[:0:-1]:
-        b1, b2 = 2.0 * u * b1 - b2 + a, b1
-    return u * b1 - b2 + coef[0]
-
-
-def _ndtri_xp(p, xp):
-    """Standard normal quantile of ``p`` in ``[1e-7, 1 - 1e-7]`` in Array API operations (the
-    standard has no ``erf``): Acklam's rational approximation on ``[0.02425, 0.97575]``
-    (P. J. Acklam, "An algorithm for computing the inverse normal cumulative distribution
-    function", 2003), and in each tail a Chebyshev series in ``t = sqrt(-2 log p)``, valid for
-    ``p >= 5e-8``. Relative error below ``1.2e-9`` (central part; ``3e-12`` in the tails),
-    tested against ``scipy.special.ndtri``. The normal output is clipped to that range first.
-    """
-    plow = 0.02425
-    q = p - 0.5
-    r = q * q
-    central = q * _horner(_ACK_A, r) / _horner(_ACK_B, r)
-    tail_p = xp.clip(xp.where(p < 0.5, p, 1.0 - p), 5e-8, 0.5)
-    t = xp.sqrt(-2.0 * xp.log(tail_p))
-    t0, t1 = _TAIL_T
-    u = xp.clip((2.0 * t - (t0 + t1)) / (t1 - t0), -1.0, 1.0)
-    tail = _clenshaw(_TAIL_CHEB, u)
-    tail = xp.where(p < 0.5, tail, -tail)
-    return xp.where((p >= plow) & (p <= 1.0 - plow), central, tail)
+_ndtri_xp = ndtri_xp  # the Array API normal quantile (in _kdi_xp)
 
 
 def _to_normal(out):
