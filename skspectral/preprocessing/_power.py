@@ -51,6 +51,10 @@ _BC_POSITIVE = "The Box-Cox transformation can only be applied to strictly posit
 _SUBSAMPLE = 1 << 15
 _GRID = np.array([0.0] + [s * 2.0**k for k in range(-3, 11) for s in (1.0, -1.0)])
 _CAP0 = 2.0**10
+# entries below which a kernel runs on the calling thread whatever n_jobs says (a few ms of
+# work): a parallel launch costs more than it saves there, and far more where OpenMP's
+# spin-waiting threads compete with other work for the cores (see ``PowerTransformer``'s notes)
+_PARALLEL_MIN = 1 << 21
 _CAP_MAX = 2.0**60
 
 
@@ -111,7 +115,7 @@ def _log_columns(X, yeo, n_jobs=None):
     lo = np.empty(p)
     hi = np.empty(p)
     if n and p:
-        K.log_columns(n_jobs, X, bool(yeo), S, lo, hi)
+        K.log_columns(_jobs(n_jobs, X.size), X, bool(yeo), S, lo, hi)
     else:
         lo[:] = np.inf
         hi[:] = -np.inf
@@ -144,6 +148,7 @@ def _answer(S, n, lo, hi, float32, request, n_jobs=None):
         raise ValueError(f"request for {p} features sent to a shard of {S.shape[0]} features")
     out = np.zeros((k, p, K.N_STATS))
     clean = n == S.shape[1]
+    n_jobs = _jobs(n_jobs, S.size)
     for i in range(k):
         K.lambda_stats(
             n_jobs, S, kinds[i], ls[i], refs[i], logks[i], active, clean, bool(want_g), out[i]
@@ -190,6 +195,11 @@ class PowerTransformClient:
 
     def statistics(self, request):
         return self._shard.statistics(request)
+
+
+def _jobs(n_jobs, size):
+    """``n_jobs`` for a kernel over ``size`` entries (one thread below ``_PARALLEL_MIN``)."""
+    return n_jobs if size >= _PARALLEL_MIN else None
 
 
 def _as_float_array(X):
@@ -960,9 +970,9 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             fr["signs"],
         ]
         if inverse:
-            count = K.inverse(self.n_jobs, *args, big, out)
+            count = K.inverse(_jobs(self.n_jobs, X.size), *args, big, out)
         else:
-            count = K.forward(self.n_jobs, *args, big, out)
+            count = K.forward(_jobs(self.n_jobs, X.size), *args, big, out)
         if count:
             what = (
                 "inverse_transform: values outside the image of the transform were clipped to "
