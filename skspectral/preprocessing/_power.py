@@ -684,7 +684,10 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Kept for compatibility: the input is never modified (the output is always a new
         array).
     n_jobs : int, default=None
-        Threads of the numba kernels (joblib's meaning).
+        Threads of the numba kernels (joblib's meaning), used by kernels over more than
+        ``2**21`` values; smaller ones run on the calling thread. Where the cores are busy
+        with other work, numba's OpenMP layer makes each parallel launch costly (its idle
+        threads spin): set ``OMP_WAIT_POLICY=passive`` there, or keep one thread.
 
     Attributes
     ----------

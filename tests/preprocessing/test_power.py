@@ -394,6 +394,21 @@ def test_input_never_modified_readonly_memmap(tmp_path):
     np.testing.assert_allclose(
         PowerTransformer().fit(Xf).transform(Xf[::2]), PowerTransformer().fit(X).transform(X[::2])
     )
+    # a read-only input to inverse_transform, and writable inputs with copy=False (NaN, float32,
+    # F-order, big-endian, a batch, a federated owner) are left as they were
+    Zro = PowerTransformer().fit(X).transform(X)
+    Zro.setflags(write=False)
+    PowerTransformer().fit(X).inverse_transform(Zro)
+    rng = np.random.default_rng(1)
+    W = rng.lognormal(size=(70_000, 3))  # above the subsample's threshold
+    W[::9, 1] = np.nan
+    for arr in (W, np.asfortranarray(W.astype(np.float32)), W.astype(">f8")):
+        before = arr.copy()
+        pt = PowerTransformer(copy=False).fit(arr)
+        pt.inverse_transform(pt.transform(arr))
+        pt.partial_fit(arr[:100])
+        PowerTransformer().fit_federated([PowerTransformClient(arr)])
+        np.testing.assert_array_equal(arr, before)
 
 
 def test_threads_give_the_serial_result(monkeypatch):
@@ -468,6 +483,112 @@ def test_partial_fit_and_merge_equal_central(method):
     c = PowerTransformer(method=method).fit(np.vstack(parts[7:]))
     a.merge(b, c)
     np.testing.assert_allclose(a.lambdas_, central.lambdas_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["box-cox", "yeo-johnson"])
+@pytest.mark.parametrize("n_clients", [2, 10, 100])
+def test_merged_and_dask_fits_equal_central(method, n_clients):
+    da = pytest.importorskip("dask.array")
+    parts = _owners(n_clients, method, seed=n_clients)
+    X = np.vstack(parts)
+    central = PowerTransformer(method=method).fit(X)
+    fitted = [PowerTransformer(method=method).fit(x) for x in parts]
+    merged = fitted[0].merge(*fitted[1:])
+    np.testing.assert_allclose(merged.lambdas_, central.lambdas_, rtol=1e-8)
+    # one dask block per owner, of the owners' unequal sizes (local threaded scheduler)
+    sizes = tuple(len(x) for x in parts)
+    dX = da.from_array(X, chunks=(sizes, X.shape[1]))
+    assert dX.numblocks[0] == n_clients
+    pt = PowerTransformer(method=method).fit(dX)
+    np.testing.assert_allclose(pt.lambdas_, central.lambdas_, rtol=1e-8)
+    assert pt.n_rounds_ <= 40
+
+
+def test_large_fit_equals_full_search_and_scipy_transform():
+    # above the subsample's threshold: the subsample-then-polish fit and the vectorized passes
+    # against the plain search over all rows, on every kind of column (positive, negative,
+    # mixed sign, with NaN), and the vectorized transform against scipy's formula
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    n = 90_000
+    X = np.column_stack(
+        [
+            rng.lognormal(0.5, 0.7, n),
+            -rng.gamma(2.0, 3.0, n),
+            rng.normal(1.0, 2.0, n),
+            rng.exponential(5.0, n),
+            1000.0 + rng.gamma(3.0, 0.01, n),  # tiny relative spread
+        ]
+    )
+    X[::11, 3] = np.nan
+    fit = PowerTransformer().fit(X)
+    full = PowerTransformer().fit_federated([PowerTransformClient(X)])
+    np.testing.assert_allclose(fit.lambdas_, full.lambdas_, rtol=1e-9)
+    Z = fit.transform(X)
+    # the tiny-spread column, where scipy's formula loses every digit: standardized, monotone
+    z4 = Z[:, 4]
+    assert abs(z4.mean()) < 1e-9 and abs(z4.std() - 1) < 1e-9
+    order = np.argsort(X[:, 4])
+    assert (np.diff(z4[order]) >= 0).all()
+    for j in range(4):
+        x = X[:, j]
+        ok = ~np.isnan(x)
+        psi = stats.yeojohnson(x[ok], lmbda=fit.lambdas_[j])
+        ref = (psi - psi.mean()) / psi.std()
+        np.testing.assert_allclose(Z[ok, j], ref, rtol=1e-7, atol=1e-7)
+        assert np.isnan(Z[~ok, j]).all()
+    np.testing.assert_allclose(fit.inverse_transform(Z), X, rtol=1e-9)
+
+
+def test_vectorized_elementary_functions_against_mpmath():
+    from numba import njit
+
+    from skspectral.preprocessing import _power_kernels as K
+
+    @njit(error_model="numpy")
+    def apply(which, x, out):
+        for i in range(x.shape[0]):
+            v = x[i]
+            if which == 0:
+                out[i] = K.vexp(v)
+            elif which == 1:
+                out[i] = K.vexpm1(v)
+            elif which == 2:
+                out[i] = K.vlog(v)
+            else:
+                out[i] = K.vlog1p(v)
+
+    rng = np.random.default_rng(0)
+    u = np.concatenate(
+        [
+            rng.uniform(-1e-9, 1e-9, 200),
+            rng.uniform(-0.4, 0.4, 400),
+            rng.uniform(-3, 3, 400),
+            rng.uniform(-700, 700, 300),
+        ]
+    )
+    x = np.concatenate(
+        [
+            rng.lognormal(0, 6, 600),
+            1 + rng.uniform(-1e-7, 1e-7, 200),
+            [5e-324, 1e-310, 2.2250738585072014e-308, 1.7976931348623157e308, 0.5, 2.0],
+        ]
+    )
+    x = x[x != 1.0]
+    small = np.concatenate([rng.uniform(0, 1e-9, 200), rng.lognormal(0, 4, 600), [0.0]])
+    for which, args, ref in (
+        (0, u, mpmath.exp),
+        (1, u, mpmath.expm1),
+        (2, x, mpmath.log),
+        (3, small, mpmath.log1p),
+    ):
+        out = np.empty_like(args)
+        apply(which, args, out)
+        for a, v in zip(args, out, strict=True):
+            exact = ref(mpmath.mpf(float(a)))
+            ulp = np.spacing(abs(float(exact))) if exact != 0 else 5e-324
+            assert abs(float(mpmath.mpf(float(v)) - exact)) <= 2.5 * ulp, (which, a, v)
 
 
 def test_federated_server_sees_only_statistics():
