@@ -667,17 +667,23 @@ def forward(X, yeo, standardize, kinds, lams, refs, logks, means, scales, signs,
                     z = signs[j] * (d - means[j]) / scales[j]
                 else:
                     z = psi_of(x, yeo, lams[j])
-                if z > big:
-                    z = big
-                    sat[blk] += 1
-                elif z < -big:
-                    z = -big
-                    sat[blk] += 1
-                elif z != z:
-                    z = 0.0
-                    sat[blk] += 1
+                z, bad = _saturate(z, big)
+                sat[blk] += bad
                 out[i, j] = z
     return sat.sum()
+
+
+@njit(cache=True, nogil=True)
+def _saturate(z, big):
+    """``(z clipped to [-big, big], 1)`` where ``z`` is beyond, ``(0, 1)`` for NaN, else
+    ``(z, 0)``."""
+    if z > big:
+        return big, 1
+    if z < -big:
+        return -big, 1
+    if z != z:
+        return 0.0, 1
+    return z, 0
 
 
 @njit(**_VEC)
@@ -723,15 +729,8 @@ def inverse(Z, yeo, standardize, kinds, lams, refs, logks, means, scales, signs,
                     sat[i] += lam > 0.0
                 else:
                     x = np.exp(l1p_over(lam, z))
-            if x > big:
-                x = big
-                sat[i] += 1
-            elif x < -big:
-                x = -big
-                sat[i] += 1
-            elif x != x:
-                x = 0.0
-                sat[i] += 1
+            x, bad = _saturate(x, big)
+            sat[i] += bad
             out[i, j] = x
     return sat.sum()
 
