@@ -51,11 +51,11 @@ _BC_POSITIVE = "The Box-Cox transformation can only be applied to strictly posit
 _SUBSAMPLE = 1 << 15
 _GRID = np.array([0.0] + [s * 2.0**k for k in range(-3, 11) for s in (1.0, -1.0)])
 _CAP0 = 2.0**10
+_CAP_MAX = 2.0**60
 # entries below which a kernel runs on the calling thread whatever n_jobs says (a few ms of
 # work): a parallel launch costs more than it saves there, and far more where OpenMP's
 # spin-waiting threads compete with other work for the cores (see ``PowerTransformer``'s notes)
 _PARALLEL_MIN = 1 << 21
-_CAP_MAX = 2.0**60
 
 
 class PowerTransformWarning(UserWarning):

@@ -644,11 +644,11 @@ def test_dask_distributed_local_cluster_workers_as_clients():
     equals the in-memory fit, in at most 40 rounds, and no row reaches the client.
 
     It once stalled with a cold numba cache on a busy machine: the client waited for the first
-    round's statistics while both workers sat idle, after the two of them had compiled the same
-    kernels at once, each holding its GIL for many seconds (so neither could answer the
-    scheduler). Here the kernels are compiled (or loaded) in this process first, so the workers
-    load them from numba's on-disk cache; and the cluster runs in a process session of its own,
-    killed with its workers if it has not finished in 300 s.
+    round's statistics while both workers sat idle; before that, the two workers had compiled
+    the same kernels at once, each holding its GIL for seconds (so neither could answer the
+    scheduler meanwhile), the likely cause. Here the kernels are compiled (or loaded) in this
+    process first, so the workers load them from numba's on-disk cache; and the cluster runs in
+    a process session of its own, killed with its workers if it has not finished in 300 s.
     """
     pytest.importorskip("distributed")
     pytest.importorskip("dask.array")
