@@ -25,14 +25,10 @@ from sklearn.preprocessing import PowerTransformer as SkPowerTransformer
 
 from skspectral.preprocessing import PowerTransformClient, PowerTransformer
 
-here = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-candidates = [
-    here.parents[1] / "shared" / "data",
-    here.parents[0] / "shared" / "data",
-    Path("../shared/data"),
-    Path("../../shared/data"),
-]
-path = next(p / "diamonds.csv.gz" for p in candidates if (p / "diamonds.csv.gz").exists())
+# ``shared/data`` beside the project or in any folder above it
+here = Path(__file__).resolve() if "__file__" in globals() else Path.cwd() / "x"
+candidates = [p / "shared" / "data" / "diamonds.csv.gz" for p in here.parents]
+path = next(p for p in candidates if p.is_file())
 df = pd.read_csv(path)
 columns = ["carat", "price", "x"]
 X = df[columns].to_numpy(dtype=np.float64)

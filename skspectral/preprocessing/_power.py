@@ -52,6 +52,10 @@ _SUBSAMPLE = 1 << 15
 _GRID = np.array([0.0] + [s * 2.0**k for k in range(-3, 11) for s in (1.0, -1.0)])
 _CAP0 = 2.0**10
 _CAP_MAX = 2.0**60
+# entries below which a kernel runs on the calling thread whatever n_jobs says (a few ms of
+# work): a parallel launch costs more than it saves there, and far more where OpenMP's
+# spin-waiting threads compete with other work for the cores (see ``PowerTransformer``'s notes)
+_PARALLEL_MIN = 1 << 21
 
 
 class PowerTransformWarning(UserWarning):
@@ -111,7 +115,7 @@ def _log_columns(X, yeo, n_jobs=None):
     lo = np.empty(p)
     hi = np.empty(p)
     if n and p:
-        K.log_columns(n_jobs, X, bool(yeo), S, lo, hi)
+        K.log_columns(_jobs(n_jobs, X.size), X, bool(yeo), S, lo, hi)
     else:
         lo[:] = np.inf
         hi[:] = -np.inf
@@ -140,13 +144,14 @@ def _answer(S, n, lo, hi, float32, request, n_jobs=None):
         raise ValueError(f"unknown request {what!r}")
     _, kinds, ls, refs, logks, active, want_g = request[:7]
     k, p = ls.shape
-    fast = request[7] if len(request) > 7 else np.zeros(p, dtype=bool)
     if p != S.shape[0]:
         raise ValueError(f"request for {p} features sent to a shard of {S.shape[0]} features")
     out = np.zeros((k, p, K.N_STATS))
+    clean = n == S.shape[1]
+    n_jobs = _jobs(n_jobs, S.size)
     for i in range(k):
         K.lambda_stats(
-            n_jobs, S, kinds[i], ls[i], refs[i], logks[i], active, fast, bool(want_g), out[i]
+            n_jobs, S, kinds[i], ls[i], refs[i], logks[i], active, clean, bool(want_g), out[i]
         )
     return _LambdaStats(out)
 
@@ -190,6 +195,11 @@ class PowerTransformClient:
 
     def statistics(self, request):
         return self._shard.statistics(request)
+
+
+def _jobs(n_jobs, size):
+    """``n_jobs`` for a kernel over ``size`` entries (one thread below ``_PARALLEL_MIN``)."""
+    return n_jobs if size >= _PARALLEL_MIN else None
 
 
 def _as_float_array(X):
@@ -293,7 +303,6 @@ class _Problem:
         self.smin = summary.smin
         self.smax = summary.smax
         self.p = summary.n.shape[0]
-        self.fast = None  # per feature: may the clients form d with exp(u) - 1
         # the statistics of the latest single-lambda evaluation of each feature
         self.last_lam = np.full(self.p, np.nan)
         self.last_stats = np.zeros((self.p, K.N_STATS))
@@ -314,8 +323,6 @@ class _Problem:
         lams = np.atleast_2d(np.asarray(lams, dtype=np.float64))
         kinds, ls, refs, logks = self.frames(lams)
         request = ("lambda", kinds, ls, refs, logks, active, want_g)
-        if self.fast is not None:
-            request = (*request, self.fast)
         stats = self.fed.ask(request).values
         f, fp = _objective(lams, kinds, ls, logks, stats)
         if lams.shape[0] == 1:
@@ -469,7 +476,7 @@ def _lockstep(problem, gens, first_points, want_g, pick):
     return results
 
 
-def _search(fed, yeo, log_big=None, *, polish_only=None, fast=None):
+def _search(fed, yeo, log_big=None, *, polish_only=None):
     """Find every feature's lambda through ``fed``. Returns ``(lambdas, bound_hit, bounds,
     summary, problem, log_big)``; ``polish_only`` (a first estimate per feature) skips the grid
     and Brent. ``log_big``: log of the largest output value (from the clients' dtype if
@@ -480,7 +487,6 @@ def _search(fed, yeo, log_big=None, *, polish_only=None, fast=None):
         log_big = math.log(float(np.finfo(dtype).max))
     p = summary.n.shape[0]
     problem = _Problem(fed, yeo, summary)
-    problem.fast = fast
     lo, hi = _bounds(yeo, summary.smin, summary.smax, log_big)
     constant = ~(summary.smax > summary.smin)
     lams = np.ones(p)
@@ -678,7 +684,10 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Kept for compatibility: the input is never modified (the output is always a new
         array).
     n_jobs : int, default=None
-        Threads of the numba kernels (joblib's meaning).
+        Threads of the numba kernels (joblib's meaning), used by kernels over more than
+        ``2**21`` values; smaller ones run on the calling thread. Where the cores are busy
+        with other work, numba's OpenMP layer makes each parallel launch costly (its idle
+        threads spin): set ``OMP_WAIT_POLICY=passive`` there, or keep one thread.
 
     Attributes
     ----------
@@ -823,7 +832,6 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         yeo = self.method == "yeo-johnson"
         log_big = math.log(float(np.finfo(dtype).max))
         estimate = None
-        fast = None
         rounds = 0
         n_total = sum(s.S.shape[1] for s in shards)
         if subsample and n_total > 2 * _SUBSAMPLE:
@@ -842,22 +850,15 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             with np.errstate(divide="ignore", invalid="ignore"):
                 slope = (fp[1] - fp[0]) / (b - a)
             estimate = (est, slope)
-            # columns whose spread at the estimate is large enough that exp(u) - 1 is exact to
-            # 1e-12 of the scale of d (its absolute error is about 2 eps / |l|)
-            kinds, ls, _, _ = sub_problem.frames(est[None, :])
-            st = sub_problem.stats_at(est)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = np.sqrt(st[:, K.M2_D] / st[:, K.N])
-            fast = (kinds[0] != 2) & (scale * np.abs(ls[0]) > 1e-3)
             rounds += fed_sub.rounds
         fed = Federation(shards)
-        self._fit_federation(fed, estimate, log_big=log_big, yeo=yeo, fast=fast)
+        self._fit_federation(fed, estimate, log_big=log_big, yeo=yeo)
         self.n_rounds_ += rounds
 
-    def _fit_federation(self, fed, estimate, log_big=None, yeo=None, fast=None):
+    def _fit_federation(self, fed, estimate, log_big=None, yeo=None):
         yeo = self.method == "yeo-johnson" if yeo is None else yeo
         lams, bound_hit, (lo, hi), summary, problem, log_big = _search(
-            fed, yeo, log_big, polish_only=estimate, fast=fast
+            fed, yeo, log_big, polish_only=estimate
         )
         p = summary.n.shape[0]
         if hasattr(self, "n_features_in_") and self.n_features_in_ != p:
@@ -972,10 +973,9 @@ class PowerTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             fr["signs"],
         ]
         if inverse:
-            count = K.inverse(self.n_jobs, *args, big, out)
+            count = K.inverse(_jobs(self.n_jobs, X.size), *args, big, out)
         else:
-            fast = (kinds != 2) & (fr["scale"] * np.abs(fr["ls"]) > 1e-3)
-            count = K.forward(self.n_jobs, *args, fast, big, out)
+            count = K.forward(_jobs(self.n_jobs, X.size), *args, big, out)
         if count:
             what = (
                 "inverse_transform: values outside the image of the transform were clipped to "

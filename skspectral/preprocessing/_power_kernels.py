@@ -30,8 +30,12 @@ sum of squares per block, merged pairwise, so that no long running sum loses pre
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .._backend import threaded_kernel
 
@@ -45,7 +49,154 @@ _BLOCK = 256
 _H_COEF = np.array(
     [k / float(np.prod(np.arange(1, k + 2, dtype=np.float64))) for k in range(1, 17)]
 )
+_H_COEF_T = tuple(float(c) for c in _H_COEF)
 _ROWS_PER_TASK = 1 << 16
+_ROWS_PER_BLOCK = 512
+
+
+# ---------------------------------------------------------------------------------------------
+# branch-free exp and log that LLVM vectorizes (libm's are scalar calls that block it)
+# ---------------------------------------------------------------------------------------------
+
+_VEC = {"cache": True, "nogil": True, "error_model": "numpy"}
+_VEC_INLINE = {**_VEC, "inline": "always"}
+# ln 2 split so that k * _LN2_HI is exact for |k| < 2**21; _LN2_LO = ln 2 - _LN2_HI (to 1e-26)
+_LN2_HI = float.fromhex("0x1.62e42fee00000p-1")
+_LN2_LO = 1.9082149292705877e-10
+_INV_LN2 = 1.0 / math.log(2.0)
+_SQRT2 = math.sqrt(2.0)
+_TINY = float(np.finfo(np.float64).tiny)
+# Taylor coefficients 1/k! of exp (k = 2..13) and 2/(2k+1) of 2 atanh(s)/s - 2 (k = 1..11)
+_EXP_C = tuple(1.0 / math.factorial(k) for k in range(2, 14))
+_LOG_C = tuple(2.0 / (2 * k + 1) for k in range(1, 12))
+
+
+@intrinsic
+def _f64_from_bits(typingctx, i):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _bits_of_f64(typingctx, x):
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@njit(**_VEC_INLINE)
+def _exp_parts(u):
+    """``(p, 2**k)`` with ``exp(u) = 2**k (1 + p)``: ``u = k ln 2 + r``, ``|r| <= ln(2) / 2``
+    (Cody and Waite's two-part ``ln 2``), ``p = expm1(r)`` by its Taylor polynomial of degree
+    13 (truncation below 4e-18), ``2**k`` built in the exponent bits. ``u`` is clamped to
+    ``[-708, 709]``."""
+    u = min(max(u, -708.0), 709.0)
+    kf = np.floor(u * _INV_LN2 + 0.5)
+    r = (u - kf * _LN2_HI) - kf * _LN2_LO
+    c = _EXP_C
+    q = c[11]
+    q = q * r + c[10]
+    q = q * r + c[9]
+    q = q * r + c[8]
+    q = q * r + c[7]
+    q = q * r + c[6]
+    q = q * r + c[5]
+    q = q * r + c[4]
+    q = q * r + c[3]
+    q = q * r + c[2]
+    q = q * r + c[1]
+    q = q * r + c[0]
+    return r + r * r * q, _f64_from_bits((np.int64(kf) + 1023) << 52)
+
+
+@njit(**_VEC_INLINE)
+def vexp(u):
+    """``exp(u)`` to 1 ulp (measured against mpmath), branch-free so that loops calling it
+    vectorize (see :func:`_exp_parts`). Below ``u = -708`` it returns ``exp(-708) ~ 3e-308``
+    instead of a smaller number; above 709 callers must not ask."""
+    p, scale = _exp_parts(u)
+    return scale * (1.0 + p)
+
+
+@njit(**_VEC_INLINE)
+def vexpm1(u):
+    """``expm1(u)`` to 2 ulp (measured against mpmath), branch-free: the polynomial itself
+    where ``k = 0`` (``|u| <= ln(2) / 2``: no cancellation), ``2**k p + (2**k - 1)`` elsewhere.
+    Clamped as :func:`vexp` (``-1`` below ``u = -708``)."""
+    p, scale = _exp_parts(u)
+    return p if scale == 1.0 else scale * p + (scale - 1.0)
+
+
+@njit(**_VEC_INLINE)
+def vlog(x):
+    """``log(x)`` for finite ``x > 0`` to 1 ulp (measured against mpmath), branch-free:
+    ``x = 2**k m`` with ``m`` in ``[sqrt(1/2), sqrt(2))`` read from the bits (subnormals scaled
+    by ``2**54`` first), and ``log m = log1p(f) = f - f^2/2 + s (f^2/2 + R)`` with
+    ``s = f / (2 + f)`` and ``R`` the series of ``2 atanh(s) - 2 s`` in ``s^2 <= 0.0295``
+    (11 terms). NaN, zero, negative or infinite ``x``: callers select around it."""
+    sub = x < _TINY
+    x = x * 18014398509481984.0 if sub else x
+    b = _bits_of_f64(x)
+    k = (b >> 52) - (1023 + 54 if sub else 1023)
+    m = _f64_from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    up = m > _SQRT2
+    m = 0.5 * m if up else m
+    k = k + 1 if up else k
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    c = _LOG_C
+    q = c[10]
+    q = q * z + c[9]
+    q = q * z + c[8]
+    q = q * z + c[7]
+    q = q * z + c[6]
+    q = q * z + c[5]
+    q = q * z + c[4]
+    q = q * z + c[3]
+    q = q * z + c[2]
+    q = q * z + c[1]
+    q = q * z + c[0]
+    R = q * z
+    hfsq = 0.5 * f * f
+    kf = np.float64(k)
+    return kf * _LN2_HI - ((hfsq - (s * (hfsq + R) + kf * _LN2_LO)) - f)
+
+
+@njit(**_VEC_INLINE)
+def vlog1p(x):
+    """``log1p(x)`` for ``x >= 0`` by Goldberg's formula on :func:`vlog` (branch-free)."""
+    w = 1.0 + x
+    return x if w == 1.0 else vlog(w) * (x / (w - 1.0))
+
+
+@njit(**_VEC_INLINE)
+def vh(u, e):
+    """:func:`h_fun` from ``e = exp(u)``, branch-free: its Taylor series for ``|u| < 0.5``,
+    the direct form elsewhere."""
+    c = _H_COEF_T
+    acc = c[15]
+    acc = acc * u + c[14]
+    acc = acc * u + c[13]
+    acc = acc * u + c[12]
+    acc = acc * u + c[11]
+    acc = acc * u + c[10]
+    acc = acc * u + c[9]
+    acc = acc * u + c[8]
+    acc = acc * u + c[7]
+    acc = acc * u + c[6]
+    acc = acc * u + c[5]
+    acc = acc * u + c[4]
+    acc = acc * u + c[3]
+    acc = acc * u + c[2]
+    acc = acc * u + c[1]
+    acc = acc * u + c[0]
+    em = e - 1.0
+    direct = (u * e - em) / (u * u)
+    return acc if abs(u) < 0.5 else direct
 
 
 @njit(cache=True, nogil=True)
@@ -134,29 +285,26 @@ def log_h(u):
 def log_columns(X, yeo, out, lo, hi):
     """``out[j, i] = s(X[i, j])`` (a column-major copy in float64); ``lo[j]``, ``hi[j]``: the
     smallest and largest ``s`` of column ``j`` (``+inf`` / ``-inf`` if all are NaN). NaN stays
-    NaN. Parallel over chunks of rows (each chunk reads its rows once, in order)."""
+    NaN. Parallel over chunks of rows; within a chunk, blocks of ``_ROWS_PER_BLOCK`` rows are
+    copied to columns in cache and mapped in vectorized loops (:func:`_log_block`)."""
     n, p = X.shape
     n_chunks = max(1, (n + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK)
     los = np.full((n_chunks, p), np.inf)
     his = np.full((n_chunks, p), -np.inf)
     for c in prange(n_chunks):
-        start = c * _ROWS_PER_TASK
-        stop = min(n, start + _ROWS_PER_TASK)
-        for i in range(start, stop):
+        stop = min(n, (c + 1) * _ROWS_PER_TASK)
+        buf = np.empty((p, _ROWS_PER_BLOCK))
+        for b in range(c * _ROWS_PER_TASK, stop, _ROWS_PER_BLOCK):
+            e = min(stop, b + _ROWS_PER_BLOCK)
+            _rows_to_columns(X, b, e, buf)
             for j in range(p):
-                x = np.float64(X[i, j])
-                if yeo:
-                    if x >= 0.0:
-                        s = log1p_fast(x)
-                    else:
-                        s = -log1p_fast(-x)
-                else:
-                    s = np.log(x)
-                out[j, i] = s
-                if s < los[c, j]:
-                    los[c, j] = s
-                if s > his[c, j]:
-                    his[c, j] = s
+                o = out[j, b:e]
+                _log_block(buf[j, : e - b], yeo, o)
+                for s in o:
+                    if s < los[c, j]:
+                        los[c, j] = s
+                    if s > his[c, j]:
+                        his[c, j] = s
     for j in range(p):
         lo[j] = np.inf
         hi[j] = -np.inf
@@ -165,13 +313,36 @@ def log_columns(X, yeo, out, lo, hi):
             hi[j] = max(hi[j], his[c, j])
 
 
+@njit(cache=True, nogil=True)
+def _rows_to_columns(X, b, e, buf):
+    """``buf[j, k] = X[b + k, j]`` in float64 (rows ``b:e`` of ``X`` as contiguous columns)."""
+    for k in range(e - b):
+        for j in range(X.shape[1]):
+            buf[j, k] = X[b + k, j]
+
+
+@njit(**_VEC)
+def _log_block(x, yeo, out):
+    """``out[k] = s(x[k])``: ``log x`` or ``sign(x) log1p|x|``, NaN kept (vectorized)."""
+    if yeo:
+        for k in range(x.shape[0]):
+            v = np.float64(x[k])
+            s = vlog1p(abs(v))
+            s = -s if v < 0.0 else s
+            out[k] = v if v != v else s
+    else:
+        for k in range(x.shape[0]):
+            v = np.float64(x[k])
+            out[k] = v if v != v else vlog(v)
+
+
 # ---------------------------------------------------------------------------------------------
 # per-lambda statistics
 # ---------------------------------------------------------------------------------------------
 
 
 @njit(cache=True, nogil=True)
-def _frame_values(s, kind, lam, r, logk, want_g, fast=False):
+def _frame_values(s, kind, lam, r, logk, want_g):
     """``(t, d, g)`` of one log value ``s`` in the frame ``(kind, lam, r, logk)``.
 
     For kinds 0/1 ``lam`` is the frame's exponent ``l`` (``lambda`` or ``2 - lambda``); for
@@ -201,7 +372,7 @@ def _frame_values(s, kind, lam, r, logk, want_g, fast=False):
         d = t
         g = 0.5 * t * t
     else:
-        em = (np.exp(u) - 1.0) if fast else expm1_fast(u)
+        em = expm1_fast(u)
         d = em / lam
         g = 0.0
         if want_g:
@@ -213,12 +384,14 @@ def _frame_values(s, kind, lam, r, logk, want_g, fast=False):
 
 
 @threaded_kernel()
-def lambda_stats(S, kinds, lams, refs, logks, active, fast, want_g, out):
+def lambda_stats(S, kinds, lams, refs, logks, active, clean, want_g, out):
     """Statistics of every column of ``S`` (columns in rows: ``S[j]``) at one lambda each.
 
     ``out[j]`` receives the six merged statistics of column ``j`` (NaN values skipped; columns
     with ``active[j]`` false are left at zero). Rows are
     split into tasks of ``_ROWS_PER_TASK`` so that narrow data still runs in parallel.
+    Columns in a one-sided frame that are ``clean[j]`` (no NaN) run the vectorized
+    :func:`_chunk_stats_vec`.
     """
     p, n = S.shape
     n_chunks = max(1, (n + _ROWS_PER_TASK - 1) // _ROWS_PER_TASK)
@@ -230,9 +403,13 @@ def lambda_stats(S, kinds, lams, refs, logks, active, fast, want_g, out):
             continue
         start = c * _ROWS_PER_TASK
         stop = min(n, start + _ROWS_PER_TASK)
-        _chunk_stats(
-            S[j, start:stop], kinds[j], lams[j], refs[j], logks[j], want_g, fast[j], parts[task]
-        )
+        if clean[j] and kinds[j] != 2:
+            sign = 1.0 if kinds[j] == 0 else -1.0
+            _chunk_stats_vec(S[j, start:stop], sign, lams[j], refs[j], want_g, parts[task])
+        else:
+            _chunk_stats(
+                S[j, start:stop], kinds[j], lams[j], refs[j], logks[j], want_g, parts[task]
+            )
     for j in range(p):
         acc = parts[j * n_chunks].copy()
         for c in range(1, n_chunks):
@@ -265,7 +442,7 @@ def merge_into(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _chunk_stats(col, kind, lam, r, logk, want_g, fast, acc):
+def _chunk_stats(col, kind, lam, r, logk, want_g, acc):
     bt = np.empty(_BLOCK)
     bd = np.empty(_BLOCK)
     bg = np.empty(_BLOCK)
@@ -279,36 +456,74 @@ def _chunk_stats(col, kind, lam, r, logk, want_g, fast, acc):
             i += 1
             if s != s:
                 continue
-            t, d, g = _frame_values(s, kind, lam, r, logk, want_g, fast)
+            t, d, g = _frame_values(s, kind, lam, r, logk, want_g)
             bt[m] = t
             bd[m] = d
             bg[m] = g
             m += 1
         if m == 0:
             continue
-        mt = 0.0
-        md = 0.0
-        mg = 0.0
-        for k in range(m):
-            mt += bt[k]
-            md += bd[k]
-            mg += bg[k]
-        mt /= m
-        md /= m
-        mg /= m
-        m2 = 0.0
-        cdg = 0.0
-        for k in range(m):
-            dd = bd[k] - md
-            m2 += dd * dd
-            cdg += dd * (bg[k] - mg)
-        blk[N] = m
-        blk[MEAN_T] = mt
-        blk[MEAN_D] = md
-        blk[M2_D] = m2
-        blk[MEAN_G] = mg
-        blk[C_DG] = cdg
+        _block_moments(bt, bd, bg, m, blk)
         merge_into(acc, blk)
+
+
+@njit(**_VEC)
+def _chunk_stats_vec(col, sign, l, r, want_g, acc):
+    """:func:`_chunk_stats` of a NaN-free column in a one-sided frame (``v = sign * s``): the
+    frame values of a block in one vectorized loop (:func:`vexpm1`, as accurate as libm's
+    ``expm1``), then its exact two-pass moments."""
+    bt = np.empty(_BLOCK)
+    bd = np.empty(_BLOCK)
+    bg = np.zeros(_BLOCK)
+    blk = np.zeros(N_STATS)
+    n = col.shape[0]
+    for start in range(0, n, _BLOCK):
+        c = col[start : start + _BLOCK]  # a view of its own lets LLVM vectorize the loops
+        m = c.shape[0]
+        if want_g:
+            for k in range(m):
+                t = sign * c[k] - r
+                u = l * t
+                em = vexpm1(u)
+                bt[k] = t
+                bd[k] = t if u == 0.0 else em / l
+                bg[k] = t * t * vh(u, em + 1.0)
+        else:
+            for k in range(m):
+                t = sign * c[k] - r
+                u = l * t
+                bt[k] = t
+                bd[k] = t if u == 0.0 else vexpm1(u) / l
+        _block_moments(bt, bd, bg, m, blk)
+        merge_into(acc, blk)
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _block_moments(bt, bd, bg, m, blk):
+    """Exact two-pass count, means, sum of squared deviations and co-moment of the first
+    ``m`` entries of a block, into ``blk``."""
+    mt = 0.0
+    md = 0.0
+    mg = 0.0
+    for k in range(m):
+        mt += bt[k]
+        md += bd[k]
+        mg += bg[k]
+    mt /= m
+    md /= m
+    mg /= m
+    m2 = 0.0
+    cdg = 0.0
+    for k in range(m):
+        dd = bd[k] - md
+        m2 += dd * dd
+        cdg += dd * (bg[k] - mg)
+    blk[N] = m
+    blk[MEAN_T] = mt
+    blk[MEAN_D] = md
+    blk[M2_D] = m2
+    blk[MEAN_G] = mg
+    blk[C_DG] = cdg
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,57 +619,86 @@ def x_from_d(d, yeo, kind, lam, r, logk):
 
 
 @threaded_kernel()
-def forward(X, yeo, standardize, kinds, lams, refs, logks, means, scales, signs, fast, big, out):
+def forward(X, yeo, standardize, kinds, lams, refs, logks, means, scales, signs, big, out):
     """Transform ``X`` into ``out``; returns the number of saturated entries.
 
     With ``standardize``: ``out = sign * (d - mean) / scale`` in each column's frame; else
-    ``out = psi``. Non-representable results saturate at ``+-big``. Columns with ``fast[j]``
-    (one-sided frames whose spread ``scale * |l|`` is large, so that an absolute error of
-    ``2 eps / |l|`` in ``d`` is below ``1e-12`` of ``scale``) form ``d`` with ``exp(u) - 1``.
+    ``out = psi``. Non-representable results saturate at ``+-big``. Standardized columns in
+    one-sided frames run vectorized loops over blocks of rows (:func:`_forward_fast`); the
+    few entries these cannot map (NaN, the other side of zero, overflow) take the general
+    path.
     """
     n, p = X.shape
-    sat = np.zeros(n, dtype=np.int64)
-    for i in prange(n):
+    n_blocks = (n + _ROWS_PER_BLOCK - 1) // _ROWS_PER_BLOCK
+    sat = np.zeros(n_blocks, dtype=np.int64)
+    vec = np.zeros(p, dtype=np.bool_)
+    for j in range(p):
+        vec[j] = standardize and kinds[j] != 2
+    for blk in prange(n_blocks):
+        b = blk * _ROWS_PER_BLOCK
+        e = min(n, b + _ROWS_PER_BLOCK)
+        m = e - b
+        redo = np.ones((p, m), dtype=np.bool_)
+        if vec.any():
+            buf = np.empty((p, m))
+            res = np.empty((p, m))
+            _rows_to_columns(X, b, e, buf)
+            for j in range(p):
+                if vec[j]:
+                    sign = 1.0 if kinds[j] == 0 else -1.0
+                    factor = signs[j] / scales[j]
+                    _forward_fast(
+                        buf[j], yeo, sign, lams[j], refs[j], means[j], factor, big, res[j], redo[j]
+                    )
+            for k in range(m):
+                for j in range(p):
+                    out[b + k, j] = res[j, k]
         for j in range(p):
-            x = np.float64(X[i, j])
-            if x != x:
-                out[i, j] = x
-                continue
-            if standardize:
-                d = _d_fast(x, yeo, kinds[j], lams[j], refs[j]) if fast[j] else np.nan
-                if d != d:
+            for k in range(m):
+                if not redo[j, k]:
+                    continue
+                i = b + k
+                x = np.float64(X[i, j])
+                if x != x:
+                    out[i, j] = x
+                    continue
+                if standardize:
                     d = d_of(x, yeo, kinds[j], lams[j], refs[j], logks[j])
-                z = signs[j] * (d - means[j]) / scales[j]
-            else:
-                z = psi_of(x, yeo, lams[j])
-            if z > big:
-                z = big
-                sat[i] += 1
-            elif z < -big:
-                z = -big
-                sat[i] += 1
-            elif z != z:
-                z = 0.0
-                sat[i] += 1
-            out[i, j] = z
+                    z = signs[j] * (d - means[j]) / scales[j]
+                else:
+                    z = psi_of(x, yeo, lams[j])
+                z, bad = _saturate(z, big)
+                sat[blk] += bad
+                out[i, j] = z
     return sat.sum()
 
 
 @njit(cache=True, nogil=True)
-def _d_fast(x, yeo, kind, l, r):
-    """``d`` of :func:`d_of` by ``exp(u) - 1`` for values on the frame's own side (NaN
-    elsewhere, where the caller uses :func:`d_of`)."""
-    if yeo:
-        v = x if kind == 0 else -x
-        if v < 0.0:
-            return np.nan
-        t = log1p_fast(v) - r
-    else:
-        t = np.log(x) - r
-    u = l * t
-    if u == 0.0:
-        return t
-    return (np.exp(u) - 1.0) / l
+def _saturate(z, big):
+    """``(z clipped to [-big, big], 1)`` where ``z`` is beyond, ``(0, 1)`` for NaN, else
+    ``(z, 0)``."""
+    if z > big:
+        return big, 1
+    if z < -big:
+        return -big, 1
+    if z != z:
+        return 0.0, 1
+    return z, 0
+
+
+@njit(**_VEC)
+def _forward_fast(x, yeo, sign, l, r, mean, factor, big, out, redo):
+    """``out[k] = factor * (d - mean)`` with ``d = expm1(l t) / l``, ``t = log v - r`` or
+    ``log1p v - r`` (``v = sign * x``), in one vectorized loop; ``redo[k]`` marks the entries it
+    cannot map (NaN, ``v < 0``, ``l t > 700`` or a result beyond ``big``)."""
+    for k in range(x.shape[0]):
+        v = sign * np.float64(x[k])
+        t = (vlog1p(max(v, 0.0)) if yeo else vlog(v)) - r
+        u = l * t
+        d = t if u == 0.0 else vexpm1(u) / l
+        z = factor * (d - mean)
+        out[k] = z
+        redo[k] = not (v >= 0.0 and u <= 700.0 and abs(z) <= big)
 
 
 @threaded_kernel()
@@ -485,15 +729,8 @@ def inverse(Z, yeo, standardize, kinds, lams, refs, logks, means, scales, signs,
                     sat[i] += lam > 0.0
                 else:
                     x = np.exp(l1p_over(lam, z))
-            if x > big:
-                x = big
-                sat[i] += 1
-            elif x < -big:
-                x = -big
-                sat[i] += 1
-            elif x != x:
-                x = 0.0
-                sat[i] += 1
+            x, bad = _saturate(x, big)
+            sat[i] += bad
             out[i, j] = x
     return sat.sum()
 
