@@ -1280,28 +1280,23 @@ class _Binned:
         return self.m2 / W if W > 0 else 0.0
 
     def merge(self, other, cap):
+        """The state of both sets of values, in the finest common width with at most ``cap``
+        bins."""
         e = max(self.e, other.e)
         while True:
             a, b = self.coarsen(e), other.coarsen(e)
             k0 = min(a.k0, b.k0)
-            end = max(a.k0 + a.w.shape[0], b.k0 + b.w.shape[0])
-            if end - k0 <= cap:
+            if max(a.k0 + a.w.shape[0], b.k0 + b.w.shape[0]) - k0 <= cap:
                 break
             e += 1
-        w = np.zeros(end - k0)
-        wt = np.zeros(end - k0)
-        for f in (a, b):
-            sl = slice(f.k0 - k0, f.k0 - k0 + f.w.shape[0])
-            w[sl] += f.w
-            wt[sl] += f.w * f.t
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = np.where(w > 0, wt / np.where(w > 0, w, 1.0), 0.0)
-        W, mean, m2 = chan_merge(np.sum(a.w), a.mean, a.m2, np.sum(b.w), b.mean, b.m2)
-        return _Binned(
+        idx = np.concatenate([f.k0 - k0 + np.arange(f.w.shape[0]) for f in (a, b)])
+        _, mean, m2 = chan_merge(np.sum(a.w), a.mean, a.m2, np.sum(b.w), b.mean, b.m2)
+        return _Binned._of_positions(
             e,
             k0,
-            w,
-            np.clip(t, 0.0, 1.0),
+            idx,
+            np.concatenate([a.t, b.t]),
+            np.concatenate([a.w, b.w]),
             min(a.lo, b.lo),
             max(a.hi, b.hi),
             float(mean),
