@@ -212,7 +212,12 @@ def discretizer_study(bench):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import KBinsDiscretizer
 
-    data = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "diamonds.csv.gz"
+    here = Path(__file__).resolve()
+    data = next(
+        p / "shared" / "data" / "diamonds.csv.gz"
+        for p in here.parents
+        if (p / "shared" / "data" / "diamonds.csv.gz").is_file()
+    )
     df = pd.read_csv(data)
     X = df[["carat", "depth", "table", "x", "y", "z"]].to_numpy(float)
     y = np.log(df["price"].to_numpy(float))

@@ -264,10 +264,11 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         holding each bin's weight and the weighted mean of its values, plus the exact range,
         mean and variance (so ``data_min_``, ``data_max_`` and the standard-deviation bandwidth
         stay exact). The map is then that of the values moved to their bins' means, within
-        ``0.07 * (delta / h)**2 / (F(max) - F(min))`` of the exact one (``h`` the
-        ``bandwidth_``, ``F`` the KDE CDF; ``0.06`` for the Gaussian kernel), plus the
-        table's ``1e-6``. ``None`` keeps the exact state whatever its size. :meth:`fit` on an
-        in-memory array is always exact.
+        ``2 eps / (D - 2 eps)`` of the exact one, ``eps = 0.0342 (delta / h)**2``
+        (``0.0303`` for the Gaussian kernel; ``h`` the ``bandwidth_``,
+        ``D = F(max) - F(min)`` for the KDE CDF ``F``), plus the table's ``1e-6``.
+        ``None`` keeps the exact state whatever its size. :meth:`fit` on an in-memory array
+        is always exact.
 
     Attributes
     ----------
