@@ -1,7 +1,11 @@
 """KernelDensityIntegralTransformer: speed against kditransform, QuantileTransformer and the
 column-sort floor, and accuracy against the exact KDE CDF, in one run.
 
-    python -m benchmarks.bench_kdi [--quick]
+    python -m benchmarks.bench_kdi [--quick] [--part speed-1e6|speed-1e5|accuracy|discretizer]
+
+(``--part`` may be repeated; without it, every part runs.) The discretizer part compares bins at
+the KDE's density minima with ``KBinsDiscretizer`` on a downstream model (see
+:func:`discretizer_study`).
 
 Speed: fit + transform of the same matrix (float64; ten kinds of columns: lognormal, normal,
 bimodal, integer counts, a 0.1-grid rating, heavy-tailed with outliers, uniform, exponential,
@@ -20,6 +24,7 @@ import math
 
 import numpy as np
 import scipy.special
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import QuantileTransformer
 
 from benchmarks._runner import Benchmark
@@ -95,15 +100,41 @@ def speed(bench, kditransform, n, d):
     )
 
 
+PARTS = ("speed-1e6", "speed-1e5", "accuracy", "discretizer")
+
+
+def _parts():
+    """``--part NAME`` (repeatable) runs only those parts of the benchmark, so that a full run
+    can be split into shorter ones; without it, all of them."""
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--part", action="append", choices=PARTS)
+    return parser.parse_known_args()[0].part or list(PARTS)
+
+
 def main():
-    bench = Benchmark("bench_kdi", "KDI transform: speed vs kditransform / QuantileTransformer")
+    parts = _parts()
+    name = "bench_kdi" if len(parts) == len(PARTS) else "bench_kdi_" + "_".join(parts)
+    bench = Benchmark(name, "KDI transform: speed vs kditransform / QuantileTransformer")
     import kditransform
 
-    sizes = [(100_000, 10), (20_000, 50)] if bench.quick else [(1_000_000, 10), (100_000, 100)]
-    for n, d in sizes:
-        speed(bench, kditransform, n, d)
+    sizes = {
+        "speed-1e6": (20_000, 50) if bench.quick else (1_000_000, 10),
+        "speed-1e5": (100_000, 10) if bench.quick else (100_000, 100),
+    }
+    for part, (n, d) in sizes.items():
+        if part in parts:
+            speed(bench, kditransform, n, d)
+    if "accuracy" in parts:
+        accuracy(bench, kditransform)
+    if "discretizer" in parts:
+        discretizer_study(bench)
+    bench.finish()
 
-    # accuracy against the exact scaled Gaussian-KDE CDF
+
+def accuracy(bench, kditransform):
+    """Max error against the exact scaled Gaussian-KDE CDF, ours and kditransform's."""
     n = 10_000
     X = columns(n, 6, seed=1)
     names = ["lognormal", "normal", "bimodal", "counts", "rating", "heavy"]
@@ -132,66 +163,78 @@ def main():
             ours=max(ours_err),
             kditransform_gaussian=max(theirs_err),
         )
-    bench.finish()
 
 
 # ----------------------------------------------------------------------------- discretizer study
-def discretizer_study():
-    """Bins at the KDE's density minima (as kditransform's KDDiscretizer) against
-    ``KBinsDiscretizer``: diamonds, log price from the six numeric columns, bins one-hot
-    encoded into ``RidgeCV``, 5-fold cross-validated R^2. Run with
-    ``python -c "from benchmarks.bench_kdi import discretizer_study; discretizer_study()"``."""
+class MinimaBins(TransformerMixin, BaseEstimator):
+    """Bins at the local minima of a feature's Gaussian KDE (``h = alpha * std``, the density
+    on an 8,192-cell histogram smoothed by a Gaussian filter), one-hot encoded: the idea of
+    kditransform's KD discretizer, for the study below."""
+
+    def __init__(self, alpha="scott"):
+        self.alpha = alpha
+
+    def fit(self, X, y=None):
+        import scipy.ndimage
+        from sklearn.preprocessing import OneHotEncoder
+
+        n = X.shape[0]
+        self.edges_ = []
+        for j in range(X.shape[1]):
+            x = X[:, j]
+            a = n**-0.2 if self.alpha == "scott" else self.alpha
+            lo, hi = x.min(), x.max()
+            cnt, e = np.histogram(x, bins=8192, range=(lo, hi))
+            sigma = a * x.std() / ((hi - lo) / 8192)
+            dens = scipy.ndimage.gaussian_filter1d(cnt.astype(float), sigma, mode="constant")
+            mids = 0.5 * (e[1:] + e[:-1])
+            i = np.flatnonzero((dens[1:-1] < dens[:-2]) & (dens[1:-1] <= dens[2:])) + 1
+            self.edges_.append(mids[i])
+        self.enc_ = OneHotEncoder(handle_unknown="ignore").fit(self._bins(X))
+        return self
+
+    def _bins(self, X):
+        return np.column_stack([np.digitize(X[:, j], e) for j, e in enumerate(self.edges_)])
+
+    def transform(self, X):
+        return self.enc_.transform(self._bins(X))
+
+
+def discretizer_study(bench):
+    """Bins at the KDE's density minima against ``KBinsDiscretizer``: diamonds, log price from
+    the six numeric columns, bins one-hot encoded into ``RidgeCV``, 5-fold cross-validated R^2
+    (mean over the folds)."""
     from pathlib import Path
 
     import pandas as pd
-    import scipy.ndimage as nd
-    from sklearn.base import BaseEstimator, TransformerMixin
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold, cross_val_score
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder
+    from sklearn.preprocessing import KBinsDiscretizer
 
-    class MinimaBins(TransformerMixin, BaseEstimator):
-        """bins at the local minima of the Gaussian KDE (h = alpha * std), one-hot encoded"""
-        def __init__(self, alpha="scott"):
-            self.alpha = alpha
-        def fit(self, X, y=None):
-            self.edges_ = []
-            n = X.shape[0]
-            for j in range(X.shape[1]):
-                x = X[:, j]
-                a = n ** -0.2 if self.alpha == "scott" else self.alpha
-                h = a * x.std()
-                g = 8192
-                lo, hi = x.min(), x.max()
-                cnt, e = np.histogram(x, bins=g, range=(lo, hi))
-                dx = (hi - lo) / g
-                dens = nd.gaussian_filter1d(cnt.astype(float), h / dx, mode="constant")
-                mids = 0.5 * (e[1:] + e[:-1])
-                i = np.flatnonzero((dens[1:-1] < dens[:-2]) & (dens[1:-1] <= dens[2:])) + 1
-                self.edges_.append(mids[i])
-            B = self._bins(X)
-            self.enc_ = OneHotEncoder(handle_unknown="ignore").fit(B)
-            return self
-        def _bins(self, X):
-            return np.column_stack([np.digitize(X[:, j], self.edges_[j]) for j in range(X.shape[1])])
-        def transform(self, X):
-            return self.enc_.transform(self._bins(X))
-
-    df = pd.read_csv(Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "diamonds.csv.gz")
+    here = Path(__file__).resolve()
+    data = next(
+        p / "shared" / "data" / "diamonds.csv.gz"
+        for p in here.parents
+        if (p / "shared" / "data" / "diamonds.csv.gz").is_file()
+    )
+    df = pd.read_csv(data)
     X = df[["carat", "depth", "table", "x", "y", "z"]].to_numpy(float)
     y = np.log(df["price"].to_numpy(float))
     cv = KFold(5, shuffle=True, random_state=0)
-    def score(t):
-        s = cross_val_score(make_pipeline(t, RidgeCV(alphas=np.logspace(-3, 3, 7))), X, y, cv=cv, scoring="r2")
-        return s.mean(), s.std()
+
+    def r2(t):
+        model = make_pipeline(t, RidgeCV(alphas=np.logspace(-3, 3, 7)))
+        return float(np.mean(cross_val_score(model, X, y, cv=cv, scoring="r2")))
+
     for a in ("scott", 0.02, 0.05, 0.1):
-        m = MinimaBins(a).fit(X)
-        nb = [len(e) + 1 for e in m.edges_]
-        print("minima", a, "bins", nb, "R2 %.4f +- %.4f" % score(MinimaBins(a)))
+        bins = [len(e) + 1 for e in MinimaBins(a).fit(X).edges_]
+        bench.record(f"density minima alpha={a}", bins=str(bins), r2=r2(MinimaBins(a)))
     for k in (5, 10, 20, 40, 80):
-        for strat in ("quantile", "uniform", "kmeans"):
-            print("kbins", k, strat, "R2 %.4f +- %.4f" % score(KBinsDiscretizer(k, encode="onehot", strategy=strat, quantile_method="averaged_inverted_cdf") if strat=="quantile" else KBinsDiscretizer(k, encode="onehot", strategy=strat)))
+        for strategy in ("quantile", "uniform", "kmeans"):
+            extra = {"quantile_method": "averaged_inverted_cdf"} if strategy == "quantile" else {}
+            kb = KBinsDiscretizer(k, encode="onehot", strategy=strategy, **extra)
+            bench.record(f"KBinsDiscretizer {k} {strategy}", bins=str([k] * 6), r2=r2(kb))
 
 
 if __name__ == "__main__":

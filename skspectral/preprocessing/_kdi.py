@@ -256,6 +256,19 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         input is never modified whatever its value.
     n_jobs : int or None, default=None
         Threads (joblib's meaning) for the numba kernels of fit and transform.
+    max_state_values : int or None, default=65536
+        Bound on the state that :meth:`partial_fit` and :meth:`merge` keep per feature (and
+        that the blocks of a Dask fit send, where it is not already bounded). Up to this many
+        distinct values the state is exact: the values and their summed weights. Beyond, it
+        becomes at most this many bins of a power-of-two width ``delta`` (``state_bin_width_``)
+        holding each bin's weight and the weighted mean of its values, plus the exact range,
+        mean and variance (so ``data_min_``, ``data_max_`` and the standard-deviation bandwidth
+        stay exact). The map is then that of the values moved to their bins' means, within
+        ``2 eps / (D - 2 eps)`` of the exact one, ``eps = 0.0342 (delta / h)**2``
+        (``0.0303`` for the Gaussian kernel; ``h`` the ``bandwidth_``,
+        ``D = F(max) - F(min)`` for the KDE CDF ``F``), plus the table's ``1e-6``.
+        ``None`` keeps the exact state whatever its size. :meth:`fit` on an in-memory array
+        is always exact.
 
     Attributes
     ----------
@@ -266,6 +279,9 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
     mode_ : list of str
         How each feature's CDF is evaluated: ``"grid"`` (interpolation table), ``"direct"``
         (exact sums over the stored data), ``"constant"`` or ``"empty"``.
+    state_bin_width_ : ndarray of shape (n_features,)
+        After :meth:`partial_fit` or :meth:`merge`: the bin width ``delta`` of each feature's
+        bounded state, 0 where the state is exact (see ``max_state_values``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -275,7 +291,9 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
     -----
     NaN is ignored in fit and kept in transform. A constant feature maps to 0 at (and below)
     its value and 1 above it, as QuantileTransformer maps it to 0; a feature with no finite
-    training value maps every finite value to 0.5. Sparse input is not accepted.
+    training value maps every finite value to 0.5 (QuantileTransformer returns NaN there).
+    Sparse input is refused with scikit-learn's ``TypeError``. There is no ``n_quantiles``:
+    the size of each feature's table is set by the error bound, not by the user.
 
     A Dask array or DataFrame is fitted on its workers through
     ``skspectral.utils._mergeable`` (a bounded, binned state for the default settings; see
@@ -317,6 +335,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         "random_state": ["random_state"],
         "copy": ["boolean"],
         "n_jobs": [Integral, None],
+        "max_state_values": [Interval(Integral, 2, None, closed="left"), None],
     }
 
     def __init__(
@@ -332,6 +351,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         random_state=None,
         copy=True,
         n_jobs=None,
+        max_state_values=65536,
     ):
         self.alpha = alpha
         self.kernel = kernel
@@ -343,6 +363,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         self.random_state = random_state
         self.copy = copy
         self.n_jobs = n_jobs
+        self.max_state_values = max_state_values
 
     # ------------------------------------------------------------------ fitting
     def _reset(self):
@@ -443,11 +464,15 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
-        """Add a batch of rows to the fit (exactly as a fit on all rows seen so far).
+        """Add a batch of rows to the fit.
 
-        The fitted state is the distinct values of each feature with their summed weights, so
+        The fitted state is, per feature, the distinct values with their summed weights, so
         batches (and :meth:`merge` of estimators fitted on disjoint data) give exactly the fit
-        on the union; its size grows with the number of distinct values.
+        on the union, until a feature has more than ``max_state_values`` distinct values;
+        from there its state is bounded, binned on a power-of-two grid, with the loss of
+        exactness stated under ``max_state_values`` (``state_bin_width_`` tells which features
+        are binned, and how finely). Binned states merge consistently: any order or grouping
+        of the same batches gives the same bins, up to rounding.
 
         Parameters
         ----------
@@ -465,8 +490,8 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         X, sample_weight, publish = _to_host(X, sample_weight)
         X, sample_weight = self._validate_fit_input(X, sample_weight, reset=first)
         state = self._batch_state(X, sample_weight)
-        if not first:
-            state = _merge_states(self._state, state)
+        cap = self.max_state_values
+        state = _cap_state(state, cap) if first else _merge_states(self._state, state, cap)
         self._set_state(state)
         self._publish(publish)
         return self
@@ -475,7 +500,8 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         """Merge the fitted state of ``other`` (fitted on other rows) into this estimator.
 
         Both must have been fitted with :meth:`partial_fit` (or this method) on the same
-        features and parameters; the result is the fit on the union of their rows, exactly.
+        features and parameters; the result is the fit on the union of their rows (exactly,
+        or within the bound stated under ``max_state_values`` once a state is binned).
 
         Parameters
         ----------
@@ -495,7 +521,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
                 f"cannot merge a fit on {other.n_features_in_} features into one on "
                 f"{self.n_features_in_}"
             )
-        self._set_state(_merge_states(self._state, other._state))
+        self._set_state(_merge_states(self._state, other._state, self.max_state_values))
         return self
 
     def _batch_state(self, X, w):
@@ -533,6 +559,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
             raise ValueError(f"expected a 2-D dask array, got {X.ndim} dimensions")
         d = int(X.shape[1])
         fed = DaskFederation(X, _dask_statistics, prepare=_dask_prepare)
+        cap = self.max_state_values
         self.n_features_in_ = d
         if columns is not None and all(isinstance(c, str) for c in columns):
             self.feature_names_in_ = columns
@@ -552,20 +579,19 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
                 sizes = np.array([plan[j][1] for j in grid], dtype=np.int64)
                 starts = (np.cumsum(sizes) - sizes).astype(np.int64)
                 direct = np.array([j for j in range(d) if plan[j][0] == K.MODE_DIRECT], np.int64)
-                bins = fed.ask(("bins", c, s, grid, starts, sizes, direct))
+                bins = fed.ask(("bins", c, s, grid, starts, sizes, direct, cap))
                 tables = {
                     int(j): bins.counts[o : o + g]
                     for j, o, g in zip(grid, starts, sizes, strict=True)
                 }
-                stored = {int(j): st for j, st in zip(direct, bins.states, strict=True)}
+                stored = {int(j): _values(f) for j, f in zip(direct, bins.states, strict=True)}
                 self._finish(lo, hi, W, c, s, h, plan, tables, stored, source="binned")
                 done = True
         if not done:
-            st = fed.ask(("state",))
+            st = fed.ask(("state", cap))
             if len(st.state) != d:  # pragma: no cover - guarded by the blocks
                 raise ValueError("inconsistent number of features")
-            self._state = st.state
-            self._fit_sorted(st.state, d)
+            self._set_state(st.state)
         self.n_rounds_ = fed.rounds
         self.bytes_received_ = fed.bytes_received
         return self
@@ -579,6 +605,9 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         if keep is not None:
             self.feature_names_in_ = keep
         self._state = state
+        self.state_bin_width_ = np.array(
+            [np.ldexp(1.0, f.e) if isinstance(f, _Binned) else 0.0 for f in state]
+        )
         self._fit_sorted(state, n_features)
 
     def _fit_matrix(self, X, w):
@@ -668,25 +697,32 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
         from . import _kdi_kernels as K
 
         lo, hi, W = np.zeros(d), np.zeros(d), np.zeros(d)
-        for j, (xs, ws) in enumerate(state):
+        values = [_values(f) for f in state]
+        for j, (xs, ws) in enumerate(values):
             if xs.shape[0]:
                 lo[j], hi[j], W[j] = xs[0], xs[-1], ws.sum()
+            if isinstance(state[j], _Binned):  # the exact range, not the bins' means
+                lo[j], hi[j] = state[j].lo, state[j].hi
         c, s = self._frame(lo, hi, W)
         scale = np.zeros(d)
         zstate = []
-        for j, (xs, ws) in enumerate(state):
+        for j, (xs, ws) in enumerate(values):
             z = _to_z_array(xs, c[j], s[j])
             zstate.append((z, ws))
             if W[j] > 0 and hi[j] > lo[j]:
-                mean = np.dot(ws, z) / W[j]
-                std = math.sqrt(max(np.dot(ws, (z - mean) ** 2) / W[j], 0.0))
+                if isinstance(state[j], _Binned):  # the exact moments, in bin units
+                    f = state[j]
+                    std = math.sqrt(f.variance()) / np.ldexp(s[j], -f.e)
+                else:
+                    mean = np.dot(ws, z) / W[j]
+                    std = math.sqrt(max(np.dot(ws, (z - mean) ** 2) / W[j], 0.0))
                 if self.bandwidth_scale == "robust":
                     iqr = _weighted_percentile(z, ws, 0.75) - _weighted_percentile(z, ws, 0.25)
                     if iqr > 0:
                         std = min(std, iqr / 1.349)
                 scale[j] = std
         h = self._alphas(d, W) * scale
-        plan = self._plan(lo, hi, W, h, [xs.shape[0] for xs, _ in state])
+        plan = self._plan(lo, hi, W, h, [xs.shape[0] for xs, _ in values])
         tables = {}
         direct = {}
         for j in range(d):
@@ -712,7 +748,7 @@ class KernelDensityIntegralTransformer(OneToOneFeatureMixin, TransformerMixin, B
                 else:
                     tables[j] = (z, ws)
             if mode == K.MODE_DIRECT or (self.extrapolate and mode == K.MODE_GRID):
-                direct[j] = state[j]
+                direct[j] = values[j]
         self._finish(lo, hi, W, c, s, h, plan, tables, direct, source="sorted")
 
     def _finish(self, lo, hi, W, c, s, h, plan, tables, direct, source):
@@ -1067,28 +1103,29 @@ class _Summary:
 
 
 class _Bins:
-    """Round two: linearly binned weights on the shared grids (they add) and the exact states
-    of the directly evaluated features (merged as unions)."""
+    """Round two: linearly binned weights on the shared grids (they add) and the states of the
+    directly evaluated features (merged by :func:`_merge_states`, bounded by ``cap``)."""
 
-    __slots__ = ("counts", "states")
+    __slots__ = ("counts", "states", "cap")
 
-    def __init__(self, counts, states):
-        self.counts, self.states = counts, states
+    def __init__(self, counts, states, cap):
+        self.counts, self.states, self.cap = counts, states, cap
 
     def merge(self, other):
-        return _Bins(self.counts + other.counts, _merge_states(self.states, other.states))
+        states = _merge_states(self.states, other.states, self.cap)
+        return _Bins(self.counts + other.counts, states, self.cap)
 
 
 class _State:
-    """The exact state: per feature, distinct values and summed weights."""
+    """Per feature, distinct values and summed weights, binned beyond ``cap`` of them."""
 
-    __slots__ = ("state",)
+    __slots__ = ("state", "cap")
 
-    def __init__(self, state):
-        self.state = state
+    def __init__(self, state, cap):
+        self.state, self.cap = state, cap
 
     def merge(self, other):
-        return _State(_merge_states(self.state, other.state))
+        return _State(_merge_states(self.state, other.state, self.cap), self.cap)
 
 
 def _dask_prepare(block):
@@ -1106,7 +1143,8 @@ def _dask_statistics(X, request):
 
     what = request[0]
     if what == "state":
-        return _State(_batch_state(X, None))
+        cap = request[1]
+        return _State(_cap_state(_batch_state(X, None), cap), cap)
     if what == "summary":
         with np.errstate(invalid="ignore", over="ignore"):
             fin = ~np.isnan(X)
@@ -1119,32 +1157,149 @@ def _dask_statistics(X, request):
             m2 = np.where(fin, (X - mean) ** 2, 0.0).sum(axis=0)
         return _Summary(lo, hi, w, cnt, mean, m2)
     if what == "bins":
-        _, c, s, grid, starts, sizes, direct = request
+        _, c, s, grid, starts, sizes, direct, cap = request
         counts = np.zeros(int(sizes.sum()))
         if grid.shape[0] and X.shape[0]:
             K.bin_columns(None, X, np.empty(0), False, c, s, grid, starts, sizes, counts)
-        states = _batch_state(X[:, direct], None) if direct.shape[0] else []
-        return _Bins(counts, states)
+        states = _cap_state(_batch_state(X[:, direct], None), cap) if direct.shape[0] else []
+        return _Bins(counts, states, cap)
     raise ValueError(f"unknown request {what!r}")
 
 
-def _merge_states(a, b):
-    """Union of two per-feature (distinct sorted values, weights) states."""
+def _values(f):
+    """One feature's state as (sorted values, weights): a binned one as its bins' means."""
+    return f.values() if isinstance(f, _Binned) else f
+
+
+def _merge_states(a, b, cap=None):
+    """Merge two per-feature states (see :func:`_merge_feature`)."""
     if len(a) != len(b):
         raise ValueError(f"cannot merge states of {len(a)} and {len(b)} features")
-    merged = []
-    for (xa, wa), (xb, wb) in zip(a, b, strict=True):
-        x = np.concatenate([xa, xb])
-        w = np.concatenate([wa, wb])
-        order = np.argsort(x, kind="stable")
-        x, w = x[order], w[order]
-        if x.size:
+    return [_merge_feature(fa, fb, cap) for fa, fb in zip(a, b, strict=True)]
+
+
+def _cap_state(state, cap):
+    """A state whose exact features with more than ``cap`` distinct values are binned."""
+    return [_merge_feature(f, (np.zeros(0), np.zeros(0)), cap) for f in state]
+
+
+def _merge_feature(a, b, cap):
+    """Merge one feature's states: the union of two exact states (distinct sorted values,
+    summed weights), binned (:class:`_Binned`) once it holds more than ``cap`` values; a
+    binned state absorbs an exact one by binning its values."""
+    for one, two in ((a, b), (b, a)):
+        if not isinstance(two, _Binned) and not two[0].size and isinstance(one, _Binned):
+            return one
+    if not isinstance(a, _Binned) and not isinstance(b, _Binned):
+        x = np.concatenate([a[0], b[0]])
+        w = np.concatenate([a[1], b[1]])
+        if a[0].size and b[0].size:
+            order = np.argsort(x, kind="stable")
+            x, w = x[order], w[order]
             new = np.concatenate([[True], x[1:] != x[:-1]])
-            idx = np.cumsum(new) - 1
             ux = x[new]
             uw = np.zeros(ux.shape[0])
-            np.add.at(uw, idx, w)
-        else:
-            ux, uw = x, w
-        merged.append((ux, uw))
-    return merged
+            np.add.at(uw, np.cumsum(new) - 1, w)
+            x, w = ux, uw
+        if cap is None or x.shape[0] <= cap:
+            return x, w
+        return _Binned.of_values(x, w, cap)
+    cap = max(cap or 0, *(f.w.shape[0] for f in (a, b) if isinstance(f, _Binned)))
+    a, b = (f if isinstance(f, _Binned) else _Binned.of_values(*f, cap) for f in (a, b))
+    return a.merge(b, cap)
+
+
+class _Binned:
+    """One feature's values in at most ``cap`` bins ``[k 2**e, (k + 1) 2**e)``, ``k >= k0``:
+    per bin the total weight and the weighted mean of the values in it (as an offset in
+    ``[0, 1]`` bin widths), with the exact range and (Chan-merged) mean and sum of squared
+    deviations in bin units. Bins of a power-of-two width nest, so two states merge by
+    coarsening the finer one (pairs of bins join, exactly) and adding.
+
+    Replacing each value by its bin's weighted mean keeps the first moment of every bin, so
+    (Taylor) the KDE CDF of the binned values differs from the exact one by at most
+    ``max|K'| / 2 * (2**e / 2)**2 / h**2`` everywhere (``max|K'| = 0.242`` for the Gaussian
+    kernel): ``0.0303 (2**e / h)**2``, and the scaled map by twice that over ``F(max) - F(min)``.
+    """
+
+    __slots__ = ("e", "k0", "w", "t", "lo", "hi", "mean", "m2")
+
+    def __init__(self, e, k0, w, t, lo, hi, mean, m2):
+        self.e, self.k0, self.w, self.t = e, k0, w, t
+        self.lo, self.hi, self.mean, self.m2 = lo, hi, mean, m2
+
+    @classmethod
+    def of_values(cls, xs, ws, cap):
+        """Bin sorted distinct finite values ``xs`` of positive weights ``ws``."""
+        lo, hi = float(xs[0]), float(xs[-1])
+        # the finest width at which |x| / width < 2**53 (bin indices and offsets exact) ...
+        e = int(np.frexp(max(abs(lo), abs(hi)))[1]) - 53
+        # ... coarsened until the range spans at most ``cap`` bins (the condition of
+        # :meth:`merge`, so that any grouping of the same values ends at the same width)
+        while np.floor(np.ldexp(hi, -e)) - np.floor(np.ldexp(lo, -e)) > cap - 1:
+            e += 1
+        u = np.ldexp(np.asarray(xs, dtype=np.float64), -e)
+        W = float(np.sum(ws))
+        mean = float(np.dot(ws, u)) / W
+        m2 = float(np.dot(ws, (u - mean) ** 2))
+        k = np.floor(u)
+        k0 = int(k[0])
+        return cls._of_positions(e, k0, (k - k0).astype(np.int64), u - k, ws, lo, hi, mean, m2)
+
+    @classmethod
+    def _of_positions(cls, e, k0, idx, t, ws, lo, hi, mean, m2):
+        w = np.bincount(idx, weights=ws)
+        wt = np.bincount(idx, weights=ws * t)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(w > 0, wt / np.where(w > 0, w, 1.0), 0.0)
+        return cls(e, k0, w, np.clip(t, 0.0, 1.0), lo, hi, mean, m2)
+
+    def coarsen(self, e):
+        """The same values in bins of width ``2**e`` (``e >= self.e``): exact."""
+        out = self
+        while out.e < e:  # in steps that keep the shifted indices within int64
+            sh = min(e - out.e, 32)
+            k = out.k0 + np.arange(out.w.shape[0], dtype=np.int64)
+            kc = k >> sh
+            k0 = int(out.k0 >> sh)
+            t = ((k - (kc << sh)) + out.t) / float(1 << sh)
+            f = 2.0**-sh
+            out = _Binned._of_positions(
+                out.e + sh, k0, kc - k0, t, out.w, out.lo, out.hi, out.mean * f, out.m2 * f * f
+            )
+        return out
+
+    def values(self):
+        """The binned values (each bin's weighted mean) and weights, as an exact state."""
+        nz = np.flatnonzero(self.w > 0)
+        x = np.ldexp((self.k0 + nz).astype(np.float64) + self.t[nz], self.e)
+        return np.clip(x, self.lo, self.hi), self.w[nz]
+
+    def variance(self):
+        """Variance of the exact values, in bin units."""
+        W = float(np.sum(self.w))
+        return self.m2 / W if W > 0 else 0.0
+
+    def merge(self, other, cap):
+        """The state of both sets of values, in the finest common width with at most ``cap``
+        bins."""
+        e = max(self.e, other.e)
+        while True:
+            a, b = self.coarsen(e), other.coarsen(e)
+            k0 = min(a.k0, b.k0)
+            if max(a.k0 + a.w.shape[0], b.k0 + b.w.shape[0]) - k0 <= cap:
+                break
+            e += 1
+        idx = np.concatenate([f.k0 - k0 + np.arange(f.w.shape[0]) for f in (a, b)])
+        _, mean, m2 = chan_merge(np.sum(a.w), a.mean, a.m2, np.sum(b.w), b.mean, b.m2)
+        return _Binned._of_positions(
+            e,
+            k0,
+            idx,
+            np.concatenate([a.t, b.t]),
+            np.concatenate([a.w, b.w]),
+            min(a.lo, b.lo),
+            max(a.hi, b.hi),
+            float(mean),
+            float(m2),
+        )
