@@ -225,17 +225,19 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         n = X.shape[0]
         dtype = float_dtype(X.dtype)
         out = np.empty((n, width), dtype=dtype)
-        step = max(1, _BLOCK_BYTES // (np.dtype(dtype).itemsize * max(width, 1)))
-        if self.sampling == "structured":
-            step = max(step, 64)
-
         prep = self._prepared(dtype, mode)
 
         def block(rows):
             self._features(X, mode, scale, out[rows], rows, prep)
 
-        run_blocks(n, step, block, self.n_jobs)
+        run_blocks(n, self._block_rows(dtype, width), block, self.n_jobs)
         return out
+
+    def _block_rows(self, dtype, width):
+        """Rows per block: ``_BLOCK_BYTES`` of ``width`` features (at least 64 rows for the
+        structured map, whose cost per row does not depend on the block)."""
+        step = max(1, _BLOCK_BYTES // (np.dtype(dtype).itemsize * max(width, 1)))
+        return max(step, 64) if self.sampling == "structured" else step
 
     def _more_tags(self):  # pragma: no cover - kept for older scikit-learn
         return {}
