@@ -2,8 +2,9 @@
 
 * A cosine / sine evaluated in registers: Cody-Waite reduction by pi/2 in three parts and
   Taylor polynomials on [-pi/4, pi/4], written so that LLVM vectorizes the loop (float64: error
-  about 1 ulp for |t| < 2**19; float32: about 1e-6 for |t| < 8192). A row with a larger argument
-  is recomputed with ``math.cos`` in float64, so no argument loses accuracy silently.
+  about 1 ulp for |t| < 2**19, the cosine alone with one polynomial per lane; float32: about
+  1e-6 for |t| < 8192). A row with a larger argument is recomputed with ``math.cos`` in
+  float64, so no argument loses accuracy silently.
 * :func:`cos_rows` / :func:`cossin_rows`: the features ``scale * cos(t + b)`` (or the pair cos,
   sin) of a block of projections ``t = X @ W``, written in place while the block is in cache: no
   second pass over a large temporary.
@@ -11,7 +12,7 @@
   Walsh-Hadamard transform (:func:`skspectral.fft.fwht_row`), one row per thread.
 * :func:`quantize_rows`: Sigma-Delta (orders 1 and 2), distributed noise shaping, memoryless
   and stochastic rounding of features in [-1, 1], block by block, with the condensation
-  ``V`` applied on the fly.
+  ``V`` applied on the fly; ``_LANES`` rows at a time, one per SIMD lane.
 
 Compiled lazily (first use), each kernel twice (serial and parallel) through
 :func:`skspectral._backend.threaded_kernel`.
@@ -358,19 +359,28 @@ def _mix64(z):
 
 
 @njit(cache=True, nogil=True)
-def _row_key(y, seed):
-    """A hash of the row's values and the seed: the stochastic dither depends on the row only,
-    so a row is rounded alike in any batch."""
-    h = np.uint64(seed)
-    for j in range(y.shape[0]):
-        v = np.float64(y[j])
-        h = _mix64(h ^ np.uint64(np.int64(v * 4503599627370496.0)) + np.uint64(j))
-    return h
+def _row_keys(Y, r0, rows, seed, keys):
+    """``keys[g]``: a hash of the values of row ``r0 + g`` and the seed, so the stochastic
+    dither depends on the row only and a row is rounded alike in any batch. The rows' hash
+    chains run side by side, one per lane."""
+    for g in range(rows):
+        keys[g] = np.uint64(seed)
+    for j in range(Y.shape[1]):
+        for g in range(rows):
+            v = np.float64(Y[r0 + g, j])
+            keys[g] = _mix64(keys[g] ^ np.uint64(np.int64(v * 4503599627370496.0)) + np.uint64(j))
 
 
 # rows quantized together, one per SIMD lane: the recursion runs along the features of a
 # block, so across rows (independent) it vectorizes; 16 float64 lanes are two AVX-512 vectors
 _LANES = 16
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _nearest(w, inv, lo, hi):
+    """Signed index ``f`` in ``[-K, K)`` of the mid-rise level ``(f + 1/2) delta`` nearest to
+    ``w`` (``inv = 1 / delta``, ``lo = -K``, ``hi = K - 1``), in float: no branch."""
+    return min(max(np.floor(w * inv), lo), hi)
 
 
 @njit(cache=True, nogil=True, fastmath={"contract"})
@@ -395,8 +405,7 @@ def _quantize_lanes(Y, r0, scheme, K, delta, beta, lam, v, c, seed, out, codes, 
     umax = np.zeros(G)
     keys = np.zeros(G, dtype=np.uint64)
     if scheme == 5:
-        for g in range(rows):
-            keys[g] = _row_key(Y[r0 + g], seed)
+        _row_keys(Y, r0, rows, seed, keys)
     lo = np.float64(-K)
     hi = np.float64(K - 1)
     half = 0.5 * delta
@@ -417,12 +426,12 @@ def _quantize_lanes(Y, r0, scheme, K, delta, beta, lam, v, c, seed, out, codes, 
             f = level[l]
             if scheme == 0:
                 for g in range(G):
-                    f[g] = min(max(np.floor(y[g] * inv), lo), hi)
+                    f[g] = _nearest(y[g], inv, lo, hi)
                     acc[g] += vl * (f[g] * delta + half)
             elif scheme == 1:
                 for g in range(G):
                     w = u1[g] + y[g]
-                    f[g] = min(max(np.floor(w * inv), lo), hi)
+                    f[g] = _nearest(w, inv, lo, hi)
                     u = w - (f[g] * delta + half)
                     u1[g] = u
                     umax[g] = max(umax[g], abs(u))
@@ -430,7 +439,7 @@ def _quantize_lanes(Y, r0, scheme, K, delta, beta, lam, v, c, seed, out, codes, 
             elif scheme == 2:
                 for g in range(G):
                     w = 2.0 * u1[g] - u2[g] + y[g]
-                    f[g] = min(max(np.floor(w * inv), lo), hi)
+                    f[g] = _nearest(w, inv, lo, hi)
                     u = w - (f[g] * delta + half)
                     u2[g] = u1[g]
                     u1[g] = u
@@ -450,7 +459,7 @@ def _quantize_lanes(Y, r0, scheme, K, delta, beta, lam, v, c, seed, out, codes, 
             elif scheme == 4:
                 for g in range(G):
                     w = beta * u1[g] + y[g]
-                    f[g] = min(max(np.floor(w * inv), lo), hi)
+                    f[g] = _nearest(w, inv, lo, hi)
                     u = w - (f[g] * delta + half)
                     u1[g] = u
                     umax[g] = max(umax[g], abs(u))
