@@ -356,7 +356,7 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
                 )
             )
 
-        run_blocks(n, self._block_rows(dtype, m), block, self.n_jobs)
+        run_blocks(n, self._block_rows(dtype, m, n), block, self.n_jobs)
         if self._scheme in (2, 3, 4) and n:
             bound = 10.0 if self._scheme == 3 else self.step_ / 2 + 1e-9
             if max(worst) > bound:

@@ -97,7 +97,7 @@ def test_blockwise_quantization_equals_one_pass_over_all_features(params, dtype)
     X = RNG.normal(size=(301, 7)).astype(dtype)
     m = 4032 if params.get("order") == 2 else 4096
     q = QuantizedRandomFourierFeatures(n_components=m, gamma=0.3, random_state=0, **params).fit(X)
-    assert q._block_rows(dtype, m) < X.shape[0] // 2
+    assert q._block_rows(dtype, m, X.shape[0]) < X.shape[0] // 2
     Y = q._map(X, 1, 1.0, m)
     whole = np.empty((X.shape[0], q.n_condensed_), dtype=dtype)
     codes = np.zeros((X.shape[0], m), np.uint8)
