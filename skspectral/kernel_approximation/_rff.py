@@ -27,10 +27,11 @@ from .._backend import (
 from . import _samplers
 
 # bytes per block of the fused transform: the block of projections (rows x D) stays in the
-# last-level cache (32 MiB here, shared) between the product and the cosine. Large blocks
-# amortize what each one-thread GEMM call repeats (packing all of W, the call itself): 8 MiB
-# blocks (1024 float32 / 512 float64 rows at D = 2048) measured faster than 2 MiB, and 64-row
-# blocks 1.4x slower; small inputs get blocks down to 2 MiB, so that they spread over threads
+# last-level cache (32 MiB, shared, on the 2-core EPYC measured) between the product and the
+# cosine. Large blocks amortize what each one-thread GEMM call repeats (packing all of W, the
+# call itself): 8 MiB blocks (1024 float32 / 512 float64 rows at D = 2048) measured faster than
+# 2 MiB, and 64-row blocks 1.4x slower; small inputs get blocks down to 2 MiB, so that they
+# spread over threads
 _BLOCK_BYTES = 1 << 23
 _MIN_BLOCK_BYTES = 1 << 21
 
