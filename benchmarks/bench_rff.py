@@ -383,13 +383,10 @@ def speed(bench):
     Y = np.cos(rng.normal(size=(20_000, 2048)))
     out = np.empty((Y.shape[0], 256))
     codes = np.zeros((Y.shape[0], 1), np.uint8)
-    umax = np.zeros(Y.shape[0])
     v = np.ones(8)
 
     def numba_q():
-        _kernels.quantize_rows.serial(
-            Y, 1, 1, 2.0, 1.5, 8, v, 1.0, np.uint64(0), out, codes, False, umax
-        )
+        _kernels.quantize_rows.serial(Y, 1, 1, 2.0, 1.5, 8, v, 1.0, np.uint64(0), out, codes, False)
 
     numba_q()
     np.testing.assert_allclose(out, _numpy_quantizer_loop(Y, 8, 2.0))

@@ -2,8 +2,9 @@
 
 * A cosine / sine evaluated in registers: Cody-Waite reduction by pi/2 in three parts and
   Taylor polynomials on [-pi/4, pi/4], written so that LLVM vectorizes the loop (float64: error
-  about 1 ulp for |t| < 2**19; float32: about 1e-6 for |t| < 8192). A row with a larger argument
-  is recomputed with ``math.cos`` in float64, so no argument loses accuracy silently.
+  about 1 ulp for |t| < 2**19, the cosine alone with one polynomial per lane; float32: about
+  1e-6 for |t| < 8192). A row with a larger argument is recomputed with ``math.cos`` in
+  float64, so no argument loses accuracy silently.
 * :func:`cos_rows` / :func:`cossin_rows`: the features ``scale * cos(t + b)`` (or the pair cos,
   sin) of a block of projections ``t = X @ W``, written in place while the block is in cache: no
   second pass over a large temporary.
@@ -11,7 +12,7 @@
   Walsh-Hadamard transform (:func:`skspectral.fft.fwht_row`), one row per thread.
 * :func:`quantize_rows`: Sigma-Delta (orders 1 and 2), distributed noise shaping, memoryless
   and stochastic rounding of features in [-1, 1], block by block, with the condensation
-  ``V`` applied on the fly.
+  ``V`` applied on the fly; ``_LANES`` rows at a time, one per SIMD lane.
 
 Compiled lazily (first use), each kernel twice (serial and parallel) through
 :func:`skspectral._backend.threaded_kernel`.
@@ -154,16 +155,35 @@ def _csk_impl(t):
     return lambda t: _csk64(t)
 
 
+@njit(cache=True, nogil=True, inline="always", fastmath={"contract"})
+def _cos64(t):
+    """cos(t) in float64, the value of ``_quadrant_cos(*_csk64(t))`` bit for bit, with one
+    polynomial per lane: in an odd quadrant the sine coefficients are selected, so a vector
+    of lanes evaluates 8 terms instead of both series' 16 (``1 + z C(z)`` is ``x + x z C(z)``
+    with ``x = 1``, ``r + r z S(z)`` the same with ``x = r``)."""
+    k = np.floor(t * _TWO_OVER_PI64 + _HALF64)
+    r = ((t - k * _P64[0]) - k * _P64[1]) - k * _P64[2]
+    z = r * r
+    q = np.int64(k)
+    odd = (q & 1) != 0
+    a0 = _S64[0] if odd else _C64[0]
+    a1 = _S64[1] if odd else _C64[1]
+    a2 = _S64[2] if odd else _C64[2]
+    a3 = _S64[3] if odd else _C64[3]
+    a4 = _S64[4] if odd else _C64[4]
+    a5 = _S64[5] if odd else _C64[5]
+    a6 = _S64[6] if odd else _C64[6]
+    a7 = _S64[7] if odd else _C64[7]
+    x = r if odd else _ONE64
+    v = x + x * z * (a0 + z * (a1 + z * (a2 + z * (a3 + z * (a4 + z * (a5 + z * (a6 + z * a7)))))))
+    return -v if ((q + 1) & 2) != 0 else v
+
+
 @overload(_cos1, inline="always")
 def _cos1_impl(t):
     if t == types.float32:
         return lambda t: _cos_pi32(t)
-
-    def f(t):
-        c, s, k = _csk64(t)
-        return _quadrant_cos(c, s, k)
-
-    return f
+    return lambda t: _cos64(t)
 
 
 @overload(_lim, inline="always")
@@ -331,18 +351,6 @@ def sorf_rows(X, signs, radial, b, scale, mode, out):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _level(w, K, inv_delta):
-    """Index in [0, 2K) of the nearest level ``(i - K + 1/2) delta`` of the mid-rise alphabet
-    (``inv_delta = 1 / delta``)."""
-    i = np.int64(np.floor(w * inv_delta)) + K
-    if i < 0:
-        i = 0
-    elif i > 2 * K - 1:
-        i = 2 * K - 1
-    return i
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _mix64(z):
     """splitmix64 finalizer (a counter-based hash) on uint64."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -351,109 +359,143 @@ def _mix64(z):
 
 
 @njit(cache=True, nogil=True)
-def _row_key(y, seed):
-    """A hash of the row's values and the seed: the stochastic dither depends on the row only,
-    so a row is rounded alike in any batch."""
-    h = np.uint64(seed)
-    for j in range(y.shape[0]):
-        v = np.float64(y[j])
-        h = _mix64(h ^ np.uint64(np.int64(v * 4503599627370496.0)) + np.uint64(j))
-    return h
+def _row_keys(Y, r0, rows, seed, keys):
+    """``keys[g]``: a hash of the values of row ``r0 + g`` and the seed, so the stochastic
+    dither depends on the row only and a row is rounded alike in any batch. The rows' hash
+    chains run side by side, one per lane."""
+    for g in range(rows):
+        keys[g] = np.uint64(seed)
+    for j in range(Y.shape[1]):
+        for g in range(rows):
+            v = np.float64(Y[r0 + g, j])
+            keys[g] = _mix64(keys[g] ^ np.uint64(np.int64(v * 4503599627370496.0)) + np.uint64(j))
 
 
-@njit(cache=True, nogil=True)
-def _quantize_row(y, scheme, K, delta, beta, lam, v, c, seed, out, codes, write_codes):
-    """Quantize one row ``y`` (values in [-1, 1]) block by block (the state restarts in each
-    block of ``lam``); ``out[j] = c * sum_l v[l] q[j lam + l]``. Returns max |state|.
+# rows quantized together, one per SIMD lane: the recursion runs along the features of a
+# block, so across rows (independent) it vectorizes; 16 float64 lanes are two AVX-512 vectors
+_LANES = 16
 
-    The ``p`` blocks run in lockstep (step ``l`` of every block, then step ``l + 1``): their
-    recursions are independent, so the inner loop over blocks has no carried dependency."""
-    m = y.shape[0]
+
+@njit(cache=True, nogil=True, inline="always")
+def _nearest(w, inv, lo, hi):
+    """Signed index ``f`` in ``[-K, K)`` of the mid-rise level ``(f + 1/2) delta`` nearest to
+    ``w`` (``inv = 1 / delta``, ``lo = -K``, ``hi = K - 1``), in float: no branch."""
+    return min(max(np.floor(w * inv), lo), hi)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _quantize_lanes(Y, r0, scheme, K, delta, beta, lam, v, c, seed, out, codes, write_codes):
+    """Quantize rows ``r0 .. r0 + _LANES`` of ``Y`` (values in [-1, 1]; fewer rows at the end)
+    block by block, the state restarting in each block of ``lam``; ``out[r, blk] = c * sum_l
+    v[l] q[r, blk lam + l]``. Returns the largest |state| of these rows.
+
+    Each block of the rows is first copied, transposed, into a ``lam x _LANES`` tile (float64,
+    row index innermost); the recursion then steps through the tile with every operation a
+    lane-wise one: the nearest level ``floor(w / delta)`` clipped to the alphabet by ``min`` /
+    ``max`` in float, the choices by selects, no branch on the data."""
+    n, m = Y.shape
+    G = _LANES
+    rows = min(G, n - r0)
     p = m // lam
-    u1 = np.zeros(p)
-    u2 = np.zeros(p)
-    acc = np.zeros(p)
-    umax = np.zeros(p)
-    key = np.uint64(0)
+    tile = np.zeros((lam, G))
+    level = np.zeros((lam, G))
+    u1 = np.zeros(G)
+    u2 = np.zeros(G)
+    acc = np.zeros(G)
+    umax = np.zeros(G)
+    keys = np.zeros(G, dtype=np.uint64)
     if scheme == 5:
-        key = _row_key(y, seed)
+        _row_keys(Y, r0, rows, seed, keys)
+    lo = np.float64(-K)
+    hi = np.float64(K - 1)
     half = 0.5 * delta
     inv = 1.0 / delta
-    for l in range(lam):
-        vl = v[l]
-        if scheme == 0:
-            for blk in range(p):
-                j = blk * lam + l
-                i = _level(np.float64(y[j]), K, inv)
-                if write_codes:
-                    codes[j] = i
-                acc[blk] += vl * ((i - K) * delta + half)
-        elif scheme == 1:
-            for blk in range(p):
-                j = blk * lam + l
-                w = u1[blk] + np.float64(y[j])
-                i = _level(w, K, inv)
-                u = w - ((i - K) * delta + half)
-                u1[blk] = u
-                umax[blk] = max(umax[blk], abs(u))
-                if write_codes:
-                    codes[j] = i
-                acc[blk] += vl * (w - u)
-        elif scheme == 2 or scheme == 3:
-            for blk in range(p):
-                j = blk * lam + l
-                a, b = u1[blk], u2[blk]
-                w = 2.0 * a - b + np.float64(y[j])
-                if scheme == 2:
-                    i = _level(w, K, inv)
-                else:
-                    i = 1 if a + 0.5 * (np.float64(y[j]) - b) >= 0 else 0
-                q = (i - K) * delta + half
-                u = w - q
-                u2[blk] = a
-                u1[blk] = u
-                umax[blk] = max(umax[blk], abs(u))
-                if write_codes:
-                    codes[j] = i
-                acc[blk] += vl * q
-        elif scheme == 4:
-            for blk in range(p):
-                j = blk * lam + l
-                w = beta * u1[blk] + np.float64(y[j])
-                i = _level(w, K, inv)
-                q = (i - K) * delta + half
-                u = w - q
-                u1[blk] = u
-                umax[blk] = max(umax[blk], abs(u))
-                if write_codes:
-                    codes[j] = i
-                acc[blk] += vl * q
-        else:
-            # stochastic rounding to levels -1 + t delta, t = 0 .. 2K-1 (delta = 2 / (2K - 1))
-            for blk in range(p):
-                j = blk * lam + l
-                pos = (np.float64(y[j]) + 1.0) / delta
-                t0 = np.int64(np.floor(pos))
-                if t0 < 0:
-                    t0 = 0
-                elif t0 > 2 * K - 2:
-                    t0 = 2 * K - 2
-                frac = pos - t0
-                r = _mix64(key + np.uint64(j) * np.uint64(0x9E3779B97F4A7C15))
-                uni = np.float64(r >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-                i = t0 + 1 if uni < frac else t0
-                if write_codes:
-                    codes[j] = i
-                acc[blk] += vl * ((i - K) * delta + half)
+    top = np.float64(2 * K - 2)
+    golden = np.uint64(0x9E3779B97F4A7C15)
     for blk in range(p):
-        out[blk] = c * acc[blk]
-    return umax.max() if p else 0.0
+        j0 = blk * lam
+        for g in range(rows):
+            for l in range(lam):
+                tile[l, g] = Y[r0 + g, j0 + l]
+        u1[:] = 0.0
+        u2[:] = 0.0
+        acc[:] = 0.0
+        for l in range(lam):
+            vl = v[l]
+            y = tile[l]
+            f = level[l]
+            if scheme == 0:
+                for g in range(G):
+                    f[g] = _nearest(y[g], inv, lo, hi)
+                    acc[g] += vl * (f[g] * delta + half)
+            elif scheme == 1:
+                for g in range(G):
+                    w = u1[g] + y[g]
+                    f[g] = _nearest(w, inv, lo, hi)
+                    u = w - (f[g] * delta + half)
+                    u1[g] = u
+                    umax[g] = max(umax[g], abs(u))
+                    acc[g] += vl * (f[g] * delta + half)
+            elif scheme == 2:
+                for g in range(G):
+                    w = 2.0 * u1[g] - u2[g] + y[g]
+                    f[g] = _nearest(w, inv, lo, hi)
+                    u = w - (f[g] * delta + half)
+                    u2[g] = u1[g]
+                    u1[g] = u
+                    umax[g] = max(umax[g], abs(u))
+                    acc[g] += vl * (f[g] * delta + half)
+            elif scheme == 3:
+                # one bit, the stable second-order rule (K = 1: levels -delta/2, delta/2)
+                for g in range(G):
+                    a, b = u1[g], u2[g]
+                    w = 2.0 * a - b + y[g]
+                    f[g] = 0.0 if a + 0.5 * (y[g] - b) >= 0 else -1.0
+                    u = w - (f[g] * delta + half)
+                    u2[g] = a
+                    u1[g] = u
+                    umax[g] = max(umax[g], abs(u))
+                    acc[g] += vl * (f[g] * delta + half)
+            elif scheme == 4:
+                for g in range(G):
+                    w = beta * u1[g] + y[g]
+                    f[g] = _nearest(w, inv, lo, hi)
+                    u = w - (f[g] * delta + half)
+                    u1[g] = u
+                    umax[g] = max(umax[g], abs(u))
+                    acc[g] += vl * (f[g] * delta + half)
+            else:
+                # stochastic rounding to the levels -1 + t delta, t = 0 .. 2K-1 (delta = 2 /
+                # (2K - 1)); the dither of feature j of a row hashes the row's key and j
+                h = np.uint64(j0 + l) * golden
+                for g in range(G):
+                    pos = (y[g] + 1.0) / delta
+                    t0 = min(max(np.floor(pos), 0.0), top)
+                    r = _mix64(keys[g] + h)
+                    uni = np.float64(r >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+                    f[g] = t0 + 1.0 - K if uni < pos - t0 else t0 - K
+                    acc[g] += vl * (f[g] * delta + half)
+        for g in range(rows):
+            out[r0 + g, blk] = c * acc[g]
+        if write_codes:
+            for g in range(rows):
+                for l in range(lam):
+                    codes[r0 + g, j0 + l] = np.uint8(level[l, g] + K)
+    worst = 0.0
+    for g in range(rows):
+        worst = max(worst, umax[g])
+    return worst
 
 
 @threaded_kernel()
-def quantize_rows(Y, scheme, K, delta, beta, lam, v, c, seed, out, codes, write_codes, umax):
-    """:func:`_quantize_row` on every row of ``Y``; ``umax[i]`` gets the row's largest state."""
-    for i in prange(Y.shape[0]):
-        umax[i] = _quantize_row(
-            Y[i], scheme, K, delta, beta, lam, v, c, seed, out[i], codes[i], write_codes
+def quantize_rows(Y, scheme, K, delta, beta, lam, v, c, seed, out, codes, write_codes):
+    """:func:`_quantize_lanes` on every group of ``_LANES`` rows of ``Y``, quantized into
+    ``out`` (and the level indices into ``codes`` when ``write_codes``); returns the largest
+    |state| of all rows."""
+    groups = (Y.shape[0] + _LANES - 1) // _LANES
+    worst = np.zeros(groups)
+    for i in prange(groups):
+        worst[i] = _quantize_lanes(
+            Y, i * _LANES, scheme, K, delta, beta, lam, v, c, seed, out, codes, write_codes
         )
+    return worst.max() if groups else 0.0

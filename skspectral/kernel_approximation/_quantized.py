@@ -331,38 +331,38 @@ class QuantizedRandomFourierFeatures(_BaseRandomFeatures):
         p = self.n_condensed_
         out = np.empty((n, p), dtype=dtype)
         codes = np.zeros((n, m) if want_codes else (n, 1), dtype=np.uint8)
-        umax = np.zeros(n)
         v = self.condensation_.astype(np.float64)
-        step = max(1, (1 << 17) // m)
         prep = self._prepared(dtype, 1)
+        worst = [0.0]
 
         def block(rows):
+            # the block's features, then its quantization while they are in cache
             Y = np.empty((rows.stop - rows.start, m), dtype=dtype)
             self._features(X, 1, 1.0, Y, rows, prep)
-            _kernels.quantize_rows.serial(
-                Y,
-                self._scheme,
-                self._K,
-                self.step_,
-                float(self.beta),
-                self.block_size_,
-                v,
-                self._scale,
-                np.uint64(self._seed),
-                out[rows],
-                codes[rows],
-                want_codes,
-                umax[rows],
+            worst.append(
+                _kernels.quantize_rows.serial(
+                    Y,
+                    self._scheme,
+                    self._K,
+                    self.step_,
+                    float(self.beta),
+                    self.block_size_,
+                    v,
+                    self._scale,
+                    np.uint64(self._seed),
+                    out[rows],
+                    codes[rows],
+                    want_codes,
+                )
             )
 
-        run_blocks(n, step, block, self.n_jobs)
+        run_blocks(n, self._block_rows(dtype, m, n), block, self.n_jobs)
         if self._scheme in (2, 3, 4) and n:
             bound = 10.0 if self._scheme == 3 else self.step_ / 2 + 1e-9
-            worst = float(umax.max())
-            if worst > bound:
+            if max(worst) > bound:
                 warnings.warn(
-                    f"the quantizer's state reached {worst:.3g}, above its stability bound "
-                    f"{bound:.3g}; the quantization error is not controlled",
+                    f"the quantizer's state reached {max(worst):.3g}, above its stability "
+                    f"bound {bound:.3g}; the quantization error is not controlled",
                     QuantizationStabilityWarning,
                     stacklevel=3,
                 )

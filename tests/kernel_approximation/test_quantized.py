@@ -59,21 +59,53 @@ CASES = [
 
 @pytest.mark.parametrize("scheme,params", CASES)
 def test_quantizer_matches_numpy_loop(scheme, params):
-    X = RNG.normal(size=(13, 5))
+    # 37 rows: two full groups of rows quantized side by side in SIMD lanes, and a partial one
+    n = 37
+    X = RNG.normal(size=(n, 5))
     m = 72
     q = QuantizedRandomFourierFeatures(n_components=m, gamma=0.3, random_state=0, **params).fit(X)
     Y = np.cos(X @ q.random_weights_ + q.random_offset_)
     ref = reference_quantize(Y, scheme, q._K, q.step_, q.beta, q.block_size_)
     v = q.condensation_
     lam = q.block_size_
-    Zref = (ref.reshape(13, m // lam, lam) @ v) * math.sqrt(2 / (m // lam)) / np.linalg.norm(v)
+    Zref = (ref.reshape(n, m // lam, lam) @ v) * math.sqrt(2 / (m // lam)) / np.linalg.norm(v)
     np.testing.assert_allclose(q.transform(X), Zref, atol=1e-12)
-    Yfull = (Y.reshape(13, m // lam, lam) @ v) * math.sqrt(2 / (m // lam)) / np.linalg.norm(v)
+    Yfull = (Y.reshape(n, m // lam, lam) @ v) * math.sqrt(2 / (m // lam)) / np.linalg.norm(v)
     np.testing.assert_allclose(q.transform_unquantized(X), Yfull, atol=1e-12)
     # codes hold exactly the same information
     codes = q.encode(X)
-    assert codes.shape == (13, -(-q.bits_per_sample_ // 8))
+    assert codes.shape == (n, -(-q.bits_per_sample_ // 8))
     np.testing.assert_allclose(q.decode(codes), q.transform(X), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(quantizer="sigma_delta", block_size=8),
+        dict(quantizer="sigma_delta", order=2, n_bits=2, block_size=9),
+        dict(quantizer="noise_shaping", block_size=8),
+        dict(quantizer="stochastic", n_bits=2),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blockwise_quantization_equals_one_pass_over_all_features(params, dtype):
+    # the transform quantizes each row block while its features are in cache (several blocks
+    # here, on one and on two threads); the same kernel over the whole feature matrix at once
+    # must give the same bits
+    from skspectral.kernel_approximation import _kernels
+
+    X = RNG.normal(size=(301, 7)).astype(dtype)
+    m = 4032 if params.get("order") == 2 else 4096
+    q = QuantizedRandomFourierFeatures(n_components=m, gamma=0.3, random_state=0, **params).fit(X)
+    assert q._block_rows(dtype, m, X.shape[0]) < X.shape[0] // 2
+    Y = q._map(X, 1, 1.0, m)
+    whole = np.empty((X.shape[0], q.n_condensed_), dtype=dtype)
+    codes = np.zeros((X.shape[0], m), np.uint8)
+    args = (q._scheme, q._K, q.step_, float(q.beta), q.block_size_, q.condensation_, q._scale)
+    _kernels.quantize_rows.serial(Y, *args, np.uint64(q._seed), whole, codes, True)
+    np.testing.assert_array_equal(q.transform(X), whole)
+    np.testing.assert_array_equal(q.set_params(n_jobs=2).transform(X), whole)
+    np.testing.assert_array_equal(q._quantize(X, True)[1], codes)
 
 
 def test_sigma_delta_condensation_filters():

@@ -206,6 +206,20 @@ def test_cosine_kernel_accuracy_against_numpy():
         np.testing.assert_allclose(S[0, T.shape[1] :], np.sin(T[0].astype(np.float64)), atol=atol)
 
 
+def test_float64_cosine_one_polynomial_per_lane_equals_the_two_series():
+    # cos alone selects the sine or cosine series per lane; cos/sin pairs evaluate both: the
+    # cosines must agree bit for bit
+    from skspectral.kernel_approximation import _kernels
+
+    t = np.concatenate([np.linspace(-60, 60, 20001), RNG.uniform(-4e5, 4e5, size=20000)])
+    T = t.reshape(1, -1)
+    out = np.empty_like(T)
+    assert _kernels.cos_rows(1, T, np.zeros_like(t), 1.0, out) == 0
+    S = np.empty((1, 2 * t.size))
+    _kernels.cossin_rows(1, T, 1.0, S)
+    np.testing.assert_array_equal(out[0], S[0, : t.size])
+
+
 def test_float32_cosine_in_registers_over_the_moderate_range():
     # no large argument in the row: every value takes the float32 polynomial path
     from skspectral.kernel_approximation import _kernels
