@@ -21,7 +21,12 @@ import numpy as np
 
 from benchmarks._runner import Benchmark
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+# ``shared/data`` beside the project or one level further up
+_HERE = Path(__file__).resolve()
+DATA = next(
+    (p / "shared" / "data" for p in _HERE.parents[1:4] if (p / "shared" / "data").is_dir()),
+    _HERE.parents[2] / "shared" / "data",
+)
 
 
 def _tweets(n):
