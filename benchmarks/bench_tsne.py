@@ -13,6 +13,7 @@ Each part is its own command (so that none runs for long)::
         [--pairs 3]                       # in one process, alternating
     python -m benchmarks.bench_tsne --sizes tweets500,tweets1000 --anchors sklearn
     python -m benchmarks.bench_tsne --transform        # held-out digits
+    python -m benchmarks.bench_tsne --flatness --sizes tweets20k --pairs 3
     python -m benchmarks.bench_tsne --sizes tweetsmix100k --subprocess   # + peak memory
     python -m benchmarks.bench_tsne --score tweetsmix100k   # quality of the saved embeddings
     python -m benchmarks.bench_tsne --sizes gmm1m --subprocess --anchors none
@@ -88,9 +89,11 @@ def _knn_accuracy(E, y, seed=0):
     return float(KNeighborsClassifier(10).fit(E[tr], y[tr]).score(E[te], y[te]))
 
 
-def _timed_callback(stamps):
+def _timed_callback(stamps, snapshots=None):
     def cb(iteration, kl, embedding):
         stamps.append(time.perf_counter())  # every 50 iterations, in order (15 in all)
+        if snapshots is not None:
+            snapshots[iteration] = np.array(embedding, dtype=np.float64)
         return False
 
     return cb
@@ -215,6 +218,32 @@ def _per_iteration(bench, name, est, Y, label):
         grid_fft_s=t_fft,
         grid=f"{nb[0] * field.p}x{nb[1] * field.p}",
     )
+
+
+def _flat(bench, name, rounds):
+    """Flatness: the time of the 50 iterations after early exaggeration and of the last 50
+    (``rounds`` fits), and one gradient at iteration 300 and at the end, each beside the grid
+    FFTs alone."""
+    from skspectral.manifold import TSNE
+
+    X = _data(name)
+    rows = []
+    for _ in range(rounds):
+        stamps, snaps = [], {}
+        est = TSNE(random_state=0, n_jobs=2, callbacks=_timed_callback(stamps, snaps)).fit(X)
+        rows.append(_flatness(stamps))
+    first = [r["first50_after_ee_s"] for r in rows]
+    last = [r["last50_s"] for r in rows]
+    bench.record(
+        f"{name} n={len(X)} flatness (ours, {rounds} fits)",
+        first50_after_ee_s=float(np.median(first)),
+        last50_s=float(np.median(last)),
+        ratio=float(np.median([b / a for a, b in zip(first, last, strict=True)])),
+        all_first=[round(x, 3) for x in first],
+        all_last=[round(x, 3) for x in last],
+    )
+    for it in (300, 750):
+        _per_iteration(bench, name, est, snaps[it], f"iteration {it}")
 
 
 def _in_process(bench, name, anchors, pairs):
@@ -366,11 +395,15 @@ def main(argv=None):
     parser.add_argument("--subprocess", action="store_true", help="each fit in its own process")
     parser.add_argument("--score", default="", help="score the saved embeddings of these sizes")
     parser.add_argument("--transform", action="store_true", help="only the transform figures")
+    parser.add_argument("--flatness", action="store_true", help="only the flatness figures")
     args, _ = parser.parse_known_args(argv)
     anchors = [a for a in args.anchors.split(",") if a in ANCHOR_NAMES]
     bench = Benchmark("bench_tsne", "TSNE (FIt-SNE) vs openTSNE 1.0.4 and sklearn TSNE", argv)
     if args.transform:
         _transform(bench)
+    elif args.flatness:
+        for name in args.sizes.split(","):
+            _flat(bench, name, args.pairs)
     elif args.score:
         for name in args.score.split(","):
             _score_saved(bench, name)
