@@ -128,7 +128,9 @@ def joint(cond, ind, n):
 def normalize(P):
     """Symmetric CSR with no diagonal, no explicit zeros, summing to one."""
     P = scipy.sparse.csr_matrix(P, dtype=np.float64)
-    P.setdiag(0)
+    if P.diagonal().any():
+        # (only then: setdiag inserts every missing diagonal entry, a copy of the whole matrix)
+        P.setdiag(0)
     P.eliminate_zeros()
     P.sum_duplicates()
     P.sort_indices()
