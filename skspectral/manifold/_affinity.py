@@ -138,6 +138,6 @@ def normalize(P):
     if not total > 0:
         raise ValueError("the affinity matrix has no positive off-diagonal entry")
     P.data /= total
-    P.indices = P.indices.astype(np.int64)
-    P.indptr = P.indptr.astype(np.int64)
+    P.indices = P.indices.astype(np.int64, copy=False)
+    P.indptr = P.indptr.astype(np.int64, copy=False)
     return P
