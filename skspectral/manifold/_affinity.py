@@ -128,7 +128,9 @@ def joint(cond, ind, n):
 def normalize(P):
     """Symmetric CSR with no diagonal, no explicit zeros, summing to one."""
     P = scipy.sparse.csr_matrix(P, dtype=np.float64)
-    P.setdiag(0)
+    if P.diagonal().any():
+        # (only then: setdiag inserts every missing diagonal entry, a copy of the whole matrix)
+        P.setdiag(0)
     P.eliminate_zeros()
     P.sum_duplicates()
     P.sort_indices()
@@ -136,6 +138,6 @@ def normalize(P):
     if not total > 0:
         raise ValueError("the affinity matrix has no positive off-diagonal entry")
     P.data /= total
-    P.indices = P.indices.astype(np.int64)
-    P.indptr = P.indptr.astype(np.int64)
+    P.indices = P.indices.astype(np.int64, copy=False)
+    P.indptr = P.indptr.astype(np.int64, copy=False)
     return P
