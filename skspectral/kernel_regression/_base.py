@@ -28,6 +28,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._backend import check_n_jobs, effective_n_jobs, get_namespace, to_numpy
+from ..kernel_approximation._rff import _single_threaded_blas  # one process-wide limit
 from ..qmc import unperiodize
 from ..utils import row_chunks
 from . import _kernels as K
@@ -369,7 +370,10 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
             g = [g_s] + list(s * sqn * gw) + ([g_eta] if self.learn_nugget else [])
             return float(val) + const, np.array(g)
 
-        theta, val = self._optimize(fun, w0, d)
+        # L-BFGS-B's own steps call BLAS on vectors of d + 2 entries; a threaded BLAS leaves
+        # its threads spinning against the transforms' (5x slower fits on 2 busy cores)
+        with _single_threaded_blas():
+            theta, val = self._optimize(fun, w0, d)
         s, w, eta = self._unpack(theta, d)
         lam0 = spectrum(w)
         self._store_params(s, w, eta)
