@@ -105,6 +105,8 @@ def _ratio_rows(bench, case, t_ours, t_anchor):
         fastgps_s=statistics.median(t_anchor),
         ratio=statistics.median(ratios),
         rounds=len(ratios),
+        ours_rounds_s=[round(t, 4) for t in t_ours],
+        fastgps_rounds_s=[round(t, 2) for t in t_anchor],
     )
 
 
