@@ -90,6 +90,13 @@ def _fastgps_lattice(d, n, f, ptransform=None, seed=7):
     return g, X, y
 
 
+def _timed(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` and its wall time in seconds."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
 def _fastgps_predict(g, X, batch):
     torch = _torch()
     return np.concatenate(
@@ -202,18 +209,14 @@ def lattice(bench):
         for name, f in TARGETS.items():
             ptf = "BAKER" if name == "genz-osc" else None
             g, Xg, yg = _fastgps_lattice(d, n, f, ptransform=ptf)
-            t0 = time.perf_counter()
-            g.fit(verbose=0)
-            t_anchor = time.perf_counter() - t0
+            _, t_anchor = _timed(g.fit, verbose=0)
             e_anchor = rmse(_fastgps_predict(g, Xa, 50), f(Xa))
             if ptf is None:  # the same points
                 Xo, des, kw = Xg, None, {"smoothness": 2}
             else:
                 des = Lattice(d, periodization="cosine", seed=1)
                 Xo, kw = des.random(n), {"decay": "auto"}
-            t0 = time.perf_counter()
-            r = LatticeKernelRegressor(design=des, n_jobs=-1, **kw).fit(Xo, f(Xo))
-            t_ours = time.perf_counter() - t0
+            r, t_ours = _timed(LatticeKernelRegressor(design=des, n_jobs=-1, **kw).fit, Xo, f(Xo))
             assert r.fast_path_
             bench.record(
                 f"lattice {name} d={d} n=2^{m} test RMSE",
@@ -246,16 +249,13 @@ def net(bench):
                 X = g.get_x_next(n).numpy().copy()
                 y = f(X)
                 g.add_y_next(torch.from_numpy(y))
-                t0 = time.perf_counter()
-                g.fit(verbose=0)
-                t_anchor = time.perf_counter() - t0
+                _, t_anchor = _timed(g.fit, verbose=0)
                 e_anchor = rmse(_fastgps_predict(g, Xa, 50), f(Xa))
                 # the same net, to 32 bits: QMCPy's scrambled matrices and shift
                 des = DigitalNet(d, generating_matrices=seq.gen_mats[0] >> np.uint64(31))
                 des.shift_int = seq.rshift[0] >> np.uint64(31)
-                t0 = time.perf_counter()
-                r = DigitalNetKernelRegressor(design=des, smoothness=alpha, n_jobs=-1).fit(X, y)
-                t_ours = time.perf_counter() - t0
+                reg = DigitalNetKernelRegressor(design=des, smoothness=alpha, n_jobs=-1)
+                r, t_ours = _timed(reg.fit, X, y)
                 assert r.fast_path_
                 bench.record(
                     f"net {name} d={d} n=2^{m} order {alpha} test RMSE",
@@ -273,15 +273,11 @@ def scale(bench):
     Xb = des.random(2**m)
     yb = f_periodic(Xb)
     LatticeKernelRegressor(design=des, smoothness=2, n_jobs=-1).fit(Xb[:256], yb[:256])
-    t0 = time.perf_counter()
-    rb = LatticeKernelRegressor(design=des, smoothness=2, n_jobs=-1).fit(Xb, yb)
-    t_fit = time.perf_counter() - t0
+    rb, t_fit = _timed(LatticeKernelRegressor(design=des, smoothness=2, n_jobs=-1).fit, Xb, yb)
     assert rb.fast_path_
     Xt = np.random.default_rng(3).random((10000, d))
     rb.predict(Xt[:10])
-    t0 = time.perf_counter()
-    pb = rb.predict(Xt)
-    t_pred = time.perf_counter() - t0
+    pb, t_pred = _timed(rb.predict, Xt)
     bench.record(
         f"scale n=2^{m} d={d}",
         fit_s=t_fit,
@@ -311,9 +307,7 @@ def curve(bench):
             des = D(d, periodization=fold, seed=m)
             Xo = des.random(2**m)
             cls(design=des, n_jobs=-1, **kw).fit(Xo[:64], genz_oscillatory(Xo[:64]))  # compile
-            t0 = time.perf_counter()
-            r = cls(design=des, n_jobs=-1, **kw).fit(Xo, genz_oscillatory(Xo))
-            t_fit = time.perf_counter() - t0
+            r, t_fit = _timed(cls(design=des, n_jobs=-1, **kw).fit, Xo, genz_oscillatory(Xo))
             assert r.fast_path_
             if m == (12 if bench.quick else 14) and name.startswith("lattice cosine"):
                 fit_time_14 = t_fit
@@ -337,9 +331,7 @@ def curve(bench):
             gp = GaussianProcessRegressor(
                 make(), alpha=1e-10, normalize_y=True, n_restarts_optimizer=0, random_state=0
             )
-            t0 = time.perf_counter()
-            gp.fit(Xs, genz_oscillatory(Xs))
-            t_fit = time.perf_counter() - t0
+            _, t_fit = _timed(gp.fit, Xs, genz_oscillatory(Xs))
             e = rmse(gp.predict(Xa), ya)
             sk[kname].append((n_sk, t_fit, e))
             bench.record(
