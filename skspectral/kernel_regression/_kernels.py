@@ -143,7 +143,7 @@ def product_columns(phi, w, out):
         out[i] = q
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")  # IEEE results: the caller rejects inf / nan
 def spectral_criterion(lam0, S, s, eta, nk, gcv, c):
     """The fast path's criterion, its derivative in each eigenvalue, and its gradient in
     ``log s`` and ``log eta``.
