@@ -131,31 +131,77 @@ def dsi_factors(t, alpha, out):
 
 
 @njit(cache=True, nogil=True)
-def product_columns(phi, w, out, grad):
-    """Kernel column minus one, and its derivatives in ``log w_j``.
-
-    ``out[i] = prod_j (1 + w_j phi[i, j]) - 1`` (accumulated as ``q <- q + a (1 + q)`` so that
-    the constant part never cancels) and, when ``grad`` has rows,
-    ``grad[j, i] = w_j phi[i, j] prod_{l != j} (1 + w_l phi[i, l])`` (prefix and suffix
-    products, no division).
-    """
+def product_columns(phi, w, out):
+    """Kernel column minus one: ``out[i] = prod_j (1 + w_j phi[i, j]) - 1``, accumulated as
+    ``q <- q + a (1 + q)`` so that the constant part never cancels."""
     n, d = phi.shape
-    want = grad.shape[0] > 0
-    pre = np.empty(d + 1)
     for i in range(n):
         q = 0.0
         for j in range(d):
             a = w[j] * phi[i, j]
             q = q + a * (1.0 + q)
         out[i] = q
-        if want:
-            pre[0] = 1.0
-            for j in range(d):
-                pre[j + 1] = pre[j] * (1.0 + w[j] * phi[i, j])
-            suf = 1.0
-            for j in range(d - 1, -1, -1):
-                grad[j, i] = w[j] * phi[i, j] * pre[j] * suf
-                suf *= 1.0 + w[j] * phi[i, j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")  # IEEE results: the caller rejects inf / nan
+def spectral_criterion(lam0, S, s, eta, nk, gcv, c):
+    """The fast path's criterion, its derivative in each eigenvalue, and its gradient in
+    ``log s`` and ``log eta``.
+
+    ``lam = s lam0 + eta`` (eigenvalues), ``S`` the squared transformed targets (summed over
+    the ``nk`` targets). Negative log marginal likelihood (less its constant):
+    ``sum(S / lam + nk log lam) / 2``; GCV: ``log sum(S / lam**2) - 2 log sum(1 / lam)``.
+    ``c[i]`` receives ``d criterion / d lam[i]``; returns the criterion and its derivatives in
+    ``log s`` and ``log eta`` (those in ``log w_j`` follow from ``c`` through one transform and
+    :func:`weight_gradient`). No BLAS call: these are short vector sums, which a threaded BLAS
+    only slows down.
+    """
+    n = lam0.shape[0]
+    A = 0.0
+    B = 0.0
+    if gcv:
+        for i in range(n):
+            lam = s * lam0[i] + eta
+            A += S[i] / (lam * lam)
+            B += 1.0 / lam
+        val = math.log(A) - 2.0 * math.log(B)
+    else:
+        val = 0.0
+        for i in range(n):
+            lam = s * lam0[i] + eta
+            val += S[i] / lam + nk * math.log(lam)
+        val *= 0.5
+    g_s = 0.0
+    g_eta = 0.0
+    for i in range(n):
+        lam = s * lam0[i] + eta
+        if gcv:
+            ci = -2.0 * S[i] / (lam * lam * lam) / A + 2.0 / (lam * lam * B)
+        else:
+            ci = 0.5 * (nk / lam - S[i] / (lam * lam))
+        c[i] = ci
+        g_s += ci * s * lam0[i]
+        g_eta += ci * eta
+    return val, g_s, g_eta
+
+
+@njit(cache=True, nogil=True)
+def weight_gradient(phi, w, u, out):
+    """``out[j] = sum_i u[i] w_j phi[i, j] prod_{l != j} (1 + w_l phi[i, l])``: the
+    derivatives in ``log w_j`` of the kernel column contracted with ``u`` (prefix and suffix
+    products, no division)."""
+    n, d = phi.shape
+    pre = np.empty(d + 1)
+    for j in range(d):
+        out[j] = 0.0
+    for i in range(n):
+        pre[0] = 1.0
+        for j in range(d):
+            pre[j + 1] = pre[j] * (1.0 + w[j] * phi[i, j])
+        suf = u[i]
+        for j in range(d - 1, -1, -1):
+            out[j] += w[j] * phi[i, j] * pre[j] * suf
+            suf *= 1.0 + w[j] * phi[i, j]
 
 
 @njit(cache=True, nogil=True, fastmath=True)

@@ -83,6 +83,12 @@ def test_bad_input(cls, D):
             cls(smoothness=bad).fit(X, y)
     with pytest.raises(ValueError, match="design has d=3"):
         cls(design=D(3)).fit(X, y)
+    for bad in (0.0, 1.0, 1.5, "x"):
+        with pytest.raises(ValueError, match="decay"):
+            cls(decay=bad).fit(X, y)
+    if cls is DigitalNetKernelRegressor:
+        with pytest.raises(ValueError, match="LatticeKernelRegressor only"):
+            cls(decay=0.3).fit(X, y)
 
 
 @pytest.mark.parametrize("cls,D", PAIRS)

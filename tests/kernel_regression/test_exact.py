@@ -85,6 +85,9 @@ def dense_gram(X, Z, w, s, kind, a):
     for j in range(X.shape[1]):
         if kind == "lattice":
             f = si_ref(X[:, j, None] - Z[None, :, j], a)
+        elif kind == "analytic":  # a is the decay r: the Poisson kernel, in closed form
+            c = np.cos(2 * np.pi * (X[:, j, None] - Z[None, :, j]))
+            f = (1 - a * a) / (1 - 2 * a * c + a * a) - 1
         else:
             xi = np.rint(X[:, j] * 2.0**32).astype(np.uint64)
             zi = np.rint(Z[:, j] * 2.0**32).astype(np.uint64)
@@ -100,15 +103,19 @@ def dense_gram(X, Z, w, s, kind, a):
     return s * G
 
 
-CASES = [("lattice", a) for a in (1, 2, 3, 4)] + [("net", 1), ("net", 2)]
+CASES = (
+    [("lattice", a) for a in (1, 2, 3, 4)]
+    + [("analytic", 0.1), ("analytic", 0.3)]
+    + [("net", a) for a in (1, 2, 3, 4)]
+)
 
 
 @pytest.mark.parametrize("kind,a", CASES)
 def test_fast_path_matches_dense_linear_algebra_n1024(kind, a):
-    rng = np.random.default_rng(a)
+    rng = np.random.default_rng(int(10 * a))
     d, n = 3, 1024
-    if kind == "lattice":
-        X = Lattice(d, seed=a).random(n)
+    if kind != "net":
+        X = Lattice(d, seed=int(10 * a)).random(n)
         cls = LatticeKernelRegressor
     else:
         X = DigitalNet(d, randomize="lms_ds", seed=a).random(n)
@@ -116,12 +123,10 @@ def test_fast_path_matches_dense_linear_algebra_n1024(kind, a):
     perm = rng.permutation(n)
     X = X[perm]  # any row order
     y = np.cos(3 * X[:, 0]) + X[:, 1] * X[:, 2] + 0.1 * rng.normal(size=n)
-    w = np.array([0.3, 0.2, 0.1]) if kind == "lattice" else np.array([0.8, 0.5, 0.3])
+    w = np.array([0.3, 0.2, 0.1]) if kind != "net" else np.array([0.8, 0.5, 0.3])
     s, eta = 1.7, 0.05
-    des = None if kind == "lattice" else None
-    reg = cls(
-        design=des, smoothness=a, weights=w, scale=s, nugget=eta, objective=None, normalize_y=False
-    )
+    kernel = {"decay": a} if kind == "analytic" else {"smoothness": a}
+    reg = cls(**kernel, weights=w, scale=s, nugget=eta, objective=None, normalize_y=False)
     if kind == "net":  # scrambled: the regressor must be told the matrices
         reg.set_params(design=DigitalNet(d, randomize="lms_ds", seed=a))
     reg.fit(X, y)
