@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import types
 
@@ -318,3 +319,28 @@ def threaded_kernel(**options):
         return ThreadedKernel(py_func, options)
 
     return wrap
+
+
+_BLAS_LOCK = threading.Lock()
+_blas_state = {"depth": 0, "limits": None}
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """BLAS on one thread while our own threads (or numba's) do the parallel work: OpenBLAS's
+    threads spin after each call and would take the cores from them. Nested and concurrent uses
+    share one process-wide limit; the last to leave restores the original setting."""
+    from threadpoolctl import threadpool_limits
+
+    with _BLAS_LOCK:
+        if _blas_state["depth"] == 0:
+            _blas_state["limits"] = threadpool_limits(1, user_api="blas")
+        _blas_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_state["depth"] -= 1
+            if _blas_state["depth"] == 0:
+                _blas_state["limits"].restore_original_limits()
+                _blas_state["limits"] = None

@@ -4,9 +4,7 @@ of this package share."""
 from __future__ import annotations
 
 import math
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,6 +20,7 @@ from .._backend import (
     effective_n_jobs,
     float_dtype,
     get_namespace,
+    single_threaded_blas,
     to_numpy,
 )
 from . import _samplers
@@ -39,37 +38,13 @@ _KERNELS = {"rbf", "laplacian", "matern", "cauchy"}
 _SAMPLINGS = {"iid", "orthogonal", "structured", "qmc"}
 
 
-_BLAS_LOCK = threading.Lock()
-_blas_state = {"depth": 0, "limits": None}
-
-
-@contextmanager
-def _single_threaded_blas():
-    """BLAS on one thread while blocks run in parallel on our own threads (nested and
-    concurrent uses share one limit; the last to leave restores the original setting)."""
-    from threadpoolctl import threadpool_limits
-
-    with _BLAS_LOCK:
-        if _blas_state["depth"] == 0:
-            _blas_state["limits"] = threadpool_limits(1, user_api="blas")
-        _blas_state["depth"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _blas_state["depth"] -= 1
-            if _blas_state["depth"] == 0:
-                _blas_state["limits"].restore_original_limits()
-                _blas_state["limits"] = None
-
-
 def run_blocks(n, step, fn, n_jobs):
     """Call ``fn(rows)`` for the row blocks ``rows`` of ``range(n)`` of ``step`` rows, on
     ``n_jobs`` threads (each block: one-thread BLAS product, then a serial numba kernel that
     releases the GIL). The blocks, and so the results, do not depend on ``n_jobs``."""
     blocks = [slice(s, min(n, s + step)) for s in range(0, n, step)]
     threads = min(effective_n_jobs(n_jobs), len(blocks))
-    with _single_threaded_blas():
+    with single_threaded_blas():
         if threads <= 1:
             for rows in blocks:
                 fn(rows)
@@ -157,7 +132,7 @@ class _BaseRandomFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
             self.random_weights_ = _samplers.iid(kernel, params, d, m, rng)
         elif sampling == "orthogonal":
             # many small QR factorizations: one BLAS thread each is faster than a team
-            with _single_threaded_blas():
+            with single_threaded_blas():
                 self.random_weights_ = _samplers.orthogonal(kernel, params, d, m, rng)
         elif sampling == "structured":
             self.signs_, self.radial_ = _samplers.structured(kernel, params, d, m, rng)

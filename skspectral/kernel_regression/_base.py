@@ -27,8 +27,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._backend import check_n_jobs, effective_n_jobs, get_namespace, to_numpy
-from ..kernel_approximation._rff import _single_threaded_blas  # one process-wide limit
+from .._backend import (
+    check_n_jobs,
+    effective_n_jobs,
+    get_namespace,
+    single_threaded_blas,
+    to_numpy,
+)
 from ..qmc import unperiodize
 from ..utils import row_chunks
 from . import _kernels as K
@@ -372,7 +377,7 @@ class _SpectralKernelRegressor(RegressorMixin, BaseEstimator):
 
         # L-BFGS-B's own steps call BLAS on vectors of d + 2 entries; a threaded BLAS leaves
         # its threads spinning against the transforms' (5x slower fits on 2 busy cores)
-        with _single_threaded_blas():
+        with single_threaded_blas():
             theta, val = self._optimize(fun, w0, d)
         s, w, eta = self._unpack(theta, d)
         lam0 = spectrum(w)
