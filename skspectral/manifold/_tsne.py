@@ -345,6 +345,7 @@ default="pca"
             dist, ind = A.knn(X, k, self.metric, self.neighbors, self.n_jobs, rng)
             index = A.exact_index(X, self.metric, self.n_jobs)
         cond = A.conditional(dist, self.perplexity_, self.n_jobs)
+        del dist  # (not needed by P: freed before it is symmetrized)
         return A.joint(cond, ind, n), index
 
     # ------------------------------------------------------------------ initialization
