@@ -145,19 +145,21 @@ class GridField:
     the squared distance (:func:`repulsion_kernel`), ``k_near`` the rest, zero beyond the
     cutoff, summed over the points of neighbouring cells. The interpolation error of a pair
     at distance ``r`` scales as ``(h / r)^3`` for boxes of width ``h``: with the pairs closer
-    than ``3 h`` exact it is below that of unsplit boxes of width 1 once ``h`` is a few units,
-    and the near field costs about as much per point as the points within ``3 h`` (a number
-    that stays put as the embedding expands: widths and distances grow together).
+    than ``1.5 h`` exact it is below that of unsplit boxes of width 1 once ``h`` is a few units,
+    and the near field costs in proportion to the points within ``1.5 h`` of each point (a
+    number that stays put as the embedding expands: widths and distances grow together).
     """
 
     LADDER = 8
     CACHE = 4
-    # near-field cutoff in box widths (relative force error at a converged 20,000-point
-    # embedding: 0.05% with 3, 0.3% with 2, against 3% for unsplit boxes of width 1)
-    NEAR_BOXES = 2.0
+    # near-field cutoff in box widths (relative error of the repulsive force at a converged
+    # 20,000-point embedding, 2 threads: 1.0% with 1.5 and its boxes of width 2.6, 0.3% with
+    # 2 and boxes of width 2.2, against 3.1% for unsplit boxes of width 1; 1.5 was the faster
+    # whole fit)
+    NEAR_BOXES = 1.5
     # time of one near-field pair against that of one grid node (its share of the d + 1
     # padded FFTs, spreading and gathering), measured on 2 cores
-    NEAR_PAIR_COST = 1.0 / 40.0
+    NEAR_PAIR_COST = 1.0 / 100.0
     # most pairs per point that the near field may visit (else it is not used)
     NEAR_BUDGET = 400
 
@@ -216,7 +218,9 @@ class GridField:
         best = (nodes / (self.NEAR_PAIR_COST * max(pairs, 1e-300))) ** 0.25
         unbounded = min(self.ints_in_interval, max(extent, 1e-12) / self.min_intervals)
         widened = h > unbounded * (1 + 1e-9)  # by max_num_intervals
-        if not widened and best <= h * 2 ** (1 / self.LADDER):
+        # (no near field while the boxes are narrower than ``ints_in_interval``: the grid is
+        # then the smallest, ``min_num_intervals`` boxes, and the points densest)
+        if not widened and best <= max(h, self.ints_in_interval) * 2 ** (1 / self.LADDER):
             return h, None
         wide = self.box_width(extent, best)
         cells = CellList.build(Y, lo, hi, self.NEAR_BOXES * wide, self.NEAR_BUDGET * n)

@@ -104,14 +104,14 @@ def test_split_repulsion_matches_exact(dof):
     assert cells is not None and h > 1.0
     rep_x, z_x = G.exact_repulsion(Y, dof, 1)
     rep, z = field.repulsion(Y, 2)
-    assert _rel(rep, rep_x) < 5e-3
+    assert _rel(rep, rep_x) < 1e-2
     assert z == pytest.approx(z_x, rel=1e-3)
     # more accurate than the unsplit grid of boxes of width 1
     plain = _split_field(dof)
     plain.NEAR_BUDGET = 0
     assert plain.plan(Y, lo, hi)[1] is None
     rep_plain, _ = plain.repulsion(Y, 1)
-    assert _rel(rep, rep_x) < _rel(rep_plain, rep_x) / 3
+    assert _rel(rep, rep_x) < _rel(rep_plain, rep_x) / 2.5
 
 
 def test_forced_widening_uses_the_near_field():
@@ -124,7 +124,7 @@ def test_forced_widening_uses_the_near_field():
     field_plain = _split_field(max_intervals=40)
     field_plain.NEAR_BUDGET = 0  # no near field: the widened boxes alone
     rep_plain, _ = field_plain.repulsion(Y, 1)
-    assert _rel(rep, rep_x) < 5e-3
+    assert _rel(rep, rep_x) < 1e-2
     assert _rel(rep_plain, rep_x) > 5 * _rel(rep, rep_x)
 
 
@@ -144,7 +144,7 @@ def test_grid_stops_growing_as_the_embedding_expands():
         if scale > 1:
             assert cells is not None
             rep_x, _ = G.exact_repulsion(Y, 1.0, 2)
-            assert _rel(field.repulsion(Y, 2)[0], rep_x) < 5e-3
+            assert _rel(field.repulsion(Y, 2)[0], rep_x) < 1e-2
     assert nodes[2] < 2.5 * nodes[0]
 
 
@@ -182,7 +182,7 @@ def test_reference_field_with_near_field_matches_exact():
     Y = R[rng.choice(4000, 300, replace=False)] + rng.standard_normal((300, 2))
     rep, z = ref.evaluate(Y, 2)
     rep_x, z_x = G.ExactReference(R, 1.0).evaluate(Y, 1)
-    assert _rel(rep, rep_x) < 5e-3
+    assert _rel(rep, rep_x) < 1e-2
     assert np.median(np.abs(z / z_x - 1)) < 2e-3
     np.testing.assert_allclose(z, z_x, rtol=3e-2)
 
