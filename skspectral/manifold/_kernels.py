@@ -529,3 +529,84 @@ def near_field_2d(
         rep[o, 0] += fx
         rep[o, 1] += fy
         z_point[o] += z
+
+
+# ------------------------------------------------------------------------------ exact neighbours
+
+
+@threaded_kernel(fastmath=True)
+def knn_screen(X32, XT32, sq32, block, cand):
+    """The ``m = cand.shape[1]`` smallest of ``|x_j|^2 - 2 x_i . x_j`` over ``j != i`` (the
+    squared distance less ``|x_i|^2``, in float32) for every row ``i`` of ``X32``: candidates
+    for the nearest neighbours. Rows go in blocks of ``block``, each block's products by one
+    matrix product (BLAS, one thread per block: call it under a single-threaded BLAS) and its
+    rows' selection by a bounded max-heap. ``XT32`` is ``X32.T``, contiguous."""
+    n = X32.shape[0]
+    m = cand.shape[1]
+    n_blocks = (n + block - 1) // block
+    for b in prange(n_blocks):
+        s = b * block
+        e = min(n, s + block)
+        G = np.dot(X32[s:e], XT32)
+        heap_d = np.empty(m, dtype=np.float32)
+        heap_i = np.empty(m, dtype=np.int64)
+        for r in range(e - s):
+            i = s + r
+            for t in range(m):
+                heap_d[t] = np.inf
+                heap_i[t] = -1
+            # in runs of 16: the run's minimum (a vectorized loop) against the heap's largest
+            # first, so the heap is visited only by the rare runs that hold a better candidate
+            for j0 in range(0, n, 16):
+                j1 = min(j0 + 16, n)
+                low = np.float32(np.inf)
+                for j in range(j0, j1):
+                    low = min(low, sq32[j] - np.float32(2.0) * G[r, j])
+                if low >= heap_d[0]:
+                    continue
+                for j in range(j0, j1):
+                    dj = sq32[j] - np.float32(2.0) * G[r, j]
+                    if dj >= heap_d[0] or j == i:
+                        continue
+                    # replace the root (the largest kept) and sift it down
+                    pos = 0
+                    while True:
+                        child = 2 * pos + 1
+                        if child >= m:
+                            break
+                        if child + 1 < m and heap_d[child + 1] > heap_d[child]:
+                            child += 1
+                        if heap_d[child] <= dj:
+                            break
+                        heap_d[pos] = heap_d[child]
+                        heap_i[pos] = heap_i[child]
+                        pos = child
+                    heap_d[pos] = dj
+                    heap_i[pos] = j
+            for t in range(m):
+                cand[i, t] = heap_i[t]
+
+
+@threaded_kernel()
+def knn_refine(X, cand, k, dist, ind):
+    """The ``k`` nearest of each row's candidates ``cand[i]`` by their squared Euclidean
+    distances computed in float64, ascending (ties by index): ``dist[i]`` and ``ind[i]``."""
+    n, f = X.shape
+    m = cand.shape[1]
+    for i in prange(n):
+        d = np.empty(m)
+        for t in range(m):
+            j = cand[i, t]
+            acc = 0.0
+            for a in range(f):
+                diff = X[i, a] - X[j, a]
+                acc += diff * diff
+            d[t] = acc
+        # order by (distance, index), so the choice among equal distances is deterministic
+        order = np.argsort(cand[i])
+        d = d[order]
+        c = cand[i][order]
+        order = np.argsort(d, kind="mergesort")
+        for t in range(k):
+            dist[i, t] = d[order[t]]
+            ind[i, t] = c[order[t]]
