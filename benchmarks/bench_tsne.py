@@ -202,21 +202,49 @@ def _score(bench, name, X, embeddings, P=None):
 
 
 def _per_iteration(bench, name, est, Y, label):
-    """One gradient at ``Y`` beside the grid FFTs alone on its grid (the floor)."""
+    """One gradient at ``Y`` beside the grid FFTs alone on its grid (the floor), the grid the
+    cost model picks, its near field, and the relative error of the repulsive force against
+    the exact O(n^2) sums (and that of the unsplit grid of boxes of width 1)."""
     from skspectral.manifold import _gradient as G
+    from skspectral.manifold import _kernels as K
 
     field = est._field()
     Y = np.ascontiguousarray(Y, dtype=np.float64)
     P = G.CompactAffinities(est.affinities_)
-    origin, h, nb = field.layout(Y.min(0), Y.max(0))
+    lo, hi = K.bounds(Y)
+    h, cells = field.plan(Y, lo, hi)
+    origin, h, nb = field.layout(lo, hi, h)
+    cutoff = 0.0 if cells is None else cells.cutoff
     grid = np.random.default_rng(0).standard_normal((3, *(nb * field.p))).astype(np.float32)
-    t_fft = bench.time(lambda: field.convolve(grid, h, 2), repeats=9)
+    t_fft = bench.time(lambda: field.convolve(grid, h, 2, cutoff), repeats=9)
     t_it = bench.time(lambda: est._gradient(P, Y, 1.0, field, False), repeats=9)
+    extra = {}
+    if cells is not None:
+        rep = np.zeros_like(Y)
+        z = np.zeros(len(Y))
+
+        def near():
+            cells.add_near_field(cells.xs, cells.ys, cells.order, field.dof, 2, rep, z)
+
+        extra["near_field_s"] = bench.time(near, repeats=9)
+    rep_x, _ = G.exact_repulsion(Y, field.dof, 2)
+    plain = est._field()
+    plain.NEAR_BUDGET = 0
+
+    def rel(field):
+        r, _ = field.repulsion(Y, 2)
+        return float(np.sqrt(((r - rep_x) ** 2).sum() / (rep_x**2).sum()))
+
     bench.record(
         f"{name} n={len(Y)} one gradient at {label} (ours)",
         gradient_s=t_it,
         grid_fft_s=t_fft,
         grid=f"{nb[0] * field.p}x{nb[1] * field.p}",
+        box_width=float(h),
+        near_cutoff=cutoff,
+        force_error=rel(field),
+        force_error_unsplit=rel(plain),
+        **extra,
     )
 
 

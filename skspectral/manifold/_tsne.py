@@ -104,9 +104,12 @@ default="pca"
         Fewest grid boxes along the widest axis.
     ints_in_interval : float, default=1.0
         Width of a grid box once the embedding spans more than ``min_num_intervals`` of them.
+        In 2-D the boxes widen further as the embedding expands, when that is cheaper, and
+        the pairs closer than 1.5 box widths are then summed directly (a near/far split of the
+        kernel that keeps the accuracy while the grid stops growing; see the user guide).
     max_num_intervals : int, default=200
-        Most grid boxes along the widest axis: beyond it the boxes widen instead, so the time
-        per iteration stays bounded however far outliers fly.
+        Most grid boxes along the widest axis: beyond it the boxes widen in any case, so the
+        time per iteration stays bounded however far outliers fly.
     transform_max_iter : int, default=100
         Iterations when placing new points in :meth:`transform`.
     verbose : int, default=0
