@@ -122,6 +122,96 @@ def attraction(indptr, indices, data, Y, R, dof, out, log_w):
             log_w[i] = acc
 
 
+@threaded_kernel(fastmath=True)
+def attraction_pairs(indptr, indices, data, Y, dof, bounds, work, out, log_w):
+    """The fit's :func:`attraction` on a symmetric ``P`` from its upper triangle (CSR, row
+    ``i`` holds ``j > i``), each pair once: ``p_ij q_ij (y_i - y_j)`` is added to point ``i``
+    and subtracted from point ``j``, with ``q = (1 + |y_i - y_j|^2 / dof)^-1``.
+
+    Chunk ``c`` takes the rows ``bounds[c]:bounds[c + 1]`` (cut at equal pair counts) and works
+    in its own ``work[c]`` (n, 2 d): the points scaled by ``dof^-1/2`` (so that ``q`` needs no
+    division by ``dof``) beside their force sums, so that the position read and the force
+    written at a random ``j`` share one cache line. Its pairs have ``j > i >= bounds[c]``: only
+    the rows from ``bounds[c]`` on are filled and summed. ``out`` gets the sum of the chunks'
+    forces, in chunk order (the result depends on the chunking only). ``log_w[c]`` gets chunk
+    ``c``'s ``sum p_ij log w_ij`` (``w = q^dof``; each pair once, so half the full sum) when
+    ``log_w`` has ``len(work)`` entries (pass an empty array to skip it)."""
+    n, d = Y.shape
+    n_chunks = work.shape[0]
+    scale = 1.0 / np.sqrt(dof)
+    for c in prange(n_chunks):
+        w = work[c]
+        lo = bounds[c]
+        for i in range(lo, n):
+            for a in range(d):
+                w[i, a] = Y[i, a] * scale
+                w[i, d + a] = 0.0
+        # the loop without the logarithm unless the KL is asked for
+        if log_w.shape[0] == n_chunks:
+            log_w[c] = dof * _attract_pairs(indptr, indices, data, w, lo, bounds[c + 1], True)
+        else:
+            _attract_pairs(indptr, indices, data, w, lo, bounds[c + 1], False)
+    back = np.sqrt(dof)
+    for i in prange(n):
+        for a in range(d):
+            s = 0.0
+            for c in range(n_chunks):
+                if bounds[c] > i:
+                    break
+                s += work[c, i, d + a]
+            out[i, a] = s * back
+
+
+@njit(fastmath=True, inline="always")
+def _attract_pairs(indptr, indices, data, w, lo, hi, want):
+    """The pairs of the rows ``lo:hi`` of :func:`attraction_pairs` in ``w`` (positions in its
+    first ``d`` columns, forces added to the last ``d``); ``sum p_ij log q_ij`` if ``want``."""
+    d = w.shape[1] // 2
+    acc = 0.0
+    if d == 2:
+        for i in range(lo, hi):
+            # the force on ``i`` in registers, the opposite ones scattered
+            y0 = w[i, 0]
+            y1 = w[i, 1]
+            f0 = 0.0
+            f1 = 0.0
+            for t in range(indptr[i], indptr[i + 1]):
+                j = indices[t]
+                e0 = y0 - w[j, 0]
+                e1 = y1 - w[j, 1]
+                q = 1.0 / (1.0 + e0 * e0 + e1 * e1)
+                pij = np.float64(data[t])
+                f = pij * q
+                g0 = f * e0
+                g1 = f * e1
+                f0 += g0
+                f1 += g1
+                w[j, 2] -= g0
+                w[j, 3] -= g1
+                if want:
+                    acc += pij * np.log(q)
+            w[i, 2] += f0
+            w[i, 3] += f1
+    else:
+        for i in range(lo, hi):
+            for t in range(indptr[i], indptr[i + 1]):
+                j = indices[t]
+                d2 = 0.0
+                for a in range(d):
+                    diff = w[i, a] - w[j, a]
+                    d2 += diff * diff
+                q = 1.0 / (1.0 + d2)
+                pij = np.float64(data[t])
+                f = pij * q
+                for a in range(d):
+                    g = f * (w[i, a] - w[j, a])
+                    w[i, d + a] += g
+                    w[j, d + a] -= g
+                if want:
+                    acc += pij * np.log(q)
+    return acc
+
+
 # ------------------------------------------------------------------------------ exact repulsion
 
 
