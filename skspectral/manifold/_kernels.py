@@ -146,11 +146,10 @@ def attraction_pairs(indptr, indices, data, Y, dof, bounds, work, out, log_w):
             for a in range(d):
                 w[i, a] = Y[i, a] * scale
                 w[i, d + a] = 0.0
-        # the loop without the logarithm unless the KL is asked for
         if log_w.shape[0] == n_chunks:
             log_w[c] = dof * _attract_pairs(indptr, indices, data, w, lo, bounds[c + 1], True)
-        else:
-            _attract_pairs(indptr, indices, data, w, lo, bounds[c + 1], False)
+        else:  # the loop without the logarithm, inlined (and so without its branch)
+            _attract_pairs_inline(indptr, indices, data, w, lo, bounds[c + 1], False)
     back = np.sqrt(dof)
     for i in prange(n):
         for a in range(d):
@@ -162,7 +161,7 @@ def attraction_pairs(indptr, indices, data, Y, dof, bounds, work, out, log_w):
             out[i, a] = s * back
 
 
-@njit(fastmath=True, inline="always")
+@njit(fastmath=True, cache=True, nogil=True)
 def _attract_pairs(indptr, indices, data, w, lo, hi, want):
     """The pairs of the rows ``lo:hi`` of :func:`attraction_pairs` in ``w`` (positions in its
     first ``d`` columns, forces added to the last ``d``); ``sum p_ij log q_ij`` if ``want``."""
@@ -210,6 +209,11 @@ def _attract_pairs(indptr, indices, data, w, lo, hi, want):
                 if want:
                     acc += pij * np.log(q)
     return acc
+
+
+# a second compilation of the same loop, inlined into the kernel for the common call (inlining
+# both calls doubles the parallel kernel's compile time)
+_attract_pairs_inline = njit(fastmath=True, inline="always")(_attract_pairs.py_func)
 
 
 # ------------------------------------------------------------------------------ exact repulsion
