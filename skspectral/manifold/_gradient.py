@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
+import numba
 import numpy as np
 import scipy.sparse
 
@@ -70,25 +71,13 @@ class CompactAffinities:
         if not P.has_canonical_format:
             P = P.copy()
             P.sum_duplicates()
-        PT = P.T.tocsr()
-        PT.sort_indices()
-        self.symmetric = bool(
-            P.shape[0] == P.shape[1]
-            and np.array_equal(P.indptr, PT.indptr)
-            and np.array_equal(P.indices, PT.indices)
-            and np.array_equal(P.data, PT.data)
-        )
-        del PT
         indptr, indices, data = P.indptr, P.indices, P.data
-        if self.symmetric:  # the entries right of the diagonal (the diagonal adds no force)
-            n = P.shape[0]
-            rows = np.repeat(np.arange(n, dtype=indices.dtype), np.diff(indptr))
-            keep = indices > rows
-            counts = np.bincount(rows[keep], minlength=n)
-            del rows
-            indptr = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(counts, out=indptr[1:])
-            indices, data = indices[keep], data[keep]
+        self.symmetric = False
+        if P.shape[0] == P.shape[1]:
+            # the entries right of the diagonal (the diagonal adds no force)
+            self.symmetric, up_ptr, up_indices, up_data = K.upper_triangle(indptr, indices, data)
+            if self.symmetric:
+                indptr, indices, data = up_ptr, up_indices, up_data
         self.indptr = np.asarray(indptr, dtype=np.int64)
         big = P.shape[1] > np.iinfo(np.int32).max
         self.indices = np.asarray(indices, dtype=np.int64 if big else np.int32)
@@ -123,8 +112,6 @@ def attraction(P, Y, dof, n_jobs, want_kl=False, R=None):
 def _attraction_pairs(P, Y, dof, n_jobs, want_kl):
     n, d = Y.shape
     n_pairs = int(P.indptr[-1])
-    import numba
-
     threads = min(effective_n_jobs(n_jobs), numba.config.NUMBA_NUM_THREADS)
     n_chunks = max(1, min(threads, n_pairs // PAIRS_PER_CHUNK))
     cuts = np.arange(n_chunks + 1) * (n_pairs / n_chunks)

@@ -216,6 +216,46 @@ def _attract_pairs(indptr, indices, data, w, lo, hi, want):
 _attract_pairs_inline = njit(fastmath=True, inline="always")(_attract_pairs.py_func)
 
 
+@njit(cache=True, nogil=True)
+def upper_triangle(indptr, indices, data):
+    """``(symmetric, indptr, indices, data)``: whether the CSR matrix (square, indices sorted
+    within rows, no duplicates) equals its transpose exactly, and if so its entries right of
+    the diagonal (int64 row pointers, float32 values; empty arrays otherwise). No copy of the
+    matrix is made: rows are visited in order, so the mirrors ``(j, i)`` of the entries
+    ``(i, j)``, ``j > i``, come up in the order row ``j`` stores them (a cursor per row)."""
+    n = indptr.shape[0] - 1
+    up_ptr = np.zeros(n + 1, dtype=np.int64)
+    cursor = indptr[:-1].astype(np.int64)
+    n_lower = 0
+    for i in range(n):
+        count = 0
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            if j < i:
+                n_lower += 1
+            elif j > i:
+                count += 1
+                u = cursor[j]
+                if u == indptr[j + 1] or indices[u] != i or data[u] != data[t]:
+                    return False, up_ptr[:0], indices[:0], np.empty(0, dtype=np.float32)
+                cursor[j] = u + 1
+        up_ptr[i + 1] = up_ptr[i] + count
+    m = up_ptr[n]
+    # each upper entry has its mirror; as many lower entries as upper ones: they are all mirrors
+    if n_lower != m:
+        return False, up_ptr[:0], indices[:0], np.empty(0, dtype=np.float32)
+    up_indices = np.empty(m, dtype=indices.dtype)
+    up_data = np.empty(m, dtype=np.float32)
+    for i in range(n):
+        s = up_ptr[i]
+        for t in range(indptr[i], indptr[i + 1]):
+            if indices[t] > i:
+                up_indices[s] = indices[t]
+                up_data[s] = data[t]
+                s += 1
+    return True, up_ptr, up_indices, up_data
+
+
 # ------------------------------------------------------------------------------ exact repulsion
 
 

@@ -286,21 +286,33 @@ def test_pairwise_attraction_is_deterministic_and_thread_safe():
     np.testing.assert_allclose(ref[2][0], ref[1][0], rtol=1e-10, atol=1e-16)
 
 
-def test_compact_affinities_keep_a_nonsymmetric_p_whole():
+@pytest.mark.parametrize("change", ["value", "upper only", "lower only", "diagonal"])
+def test_compact_affinities_keep_a_nonsymmetric_p_whole(change):
+    # one value off, or an entry without its mirror: all of P is kept (a diagonal entry is
+    # symmetric and adds no force: dropped)
     rng = np.random.default_rng(13)
     P = _sparse_symmetric(300, 4, rng).tolil()
-    P[3, 4] = P[3, 4] + 1e-4  # one value off: not symmetric any more
+    i, j = {"value": (3, P.rows[3][0]), "upper only": (3, 299), "lower only": (299, 3)}.get(
+        change, (5, 5)
+    )
+    assert change == "value" or P[i, j] == 0
+    P[i, j] = P[i, j] + 1e-4
     P = P.tocsr()
     C = G.CompactAffinities(P)
-    assert not C.symmetric
-    assert C.data.size == P.nnz
+    assert C.symmetric == (change == "diagonal")
+    assert C.data.size == ((P.nnz - 1) // 2 if C.symmetric else P.nnz)
     Y = rng.standard_normal((300, 2))
     F, _ = G.attraction(C, Y, 1.0, 1)
     F_ref, _ = _dense_attraction(_rounded(P).toarray(), Y, 1.0)
     np.testing.assert_allclose(F, F_ref, rtol=1e-10, atol=1e-14)
-    # a symmetric P only attracts its points to each other
+
+
+def test_pairwise_attraction_needs_no_reference():
+    rng = np.random.default_rng(15)
+    C = G.CompactAffinities(_sparse_symmetric(30, 2, rng))
+    Y = rng.standard_normal((30, 2))
     with pytest.raises(ValueError, match="pairwise"):
-        G.attraction(G.CompactAffinities(_sparse_symmetric(30, 2, rng)), Y[:30], 1.0, 1, R=Y)
+        G.attraction(C, Y, 1.0, 1, R=Y.copy())
 
 
 @pytest.mark.slow
