@@ -148,8 +148,10 @@ def attraction_pairs(indptr, indices, data, Y, dof, bounds, work, out, log_w):
                 w[i, d + a] = 0.0
         if log_w.shape[0] == n_chunks:
             log_w[c] = dof * _attract_pairs(indptr, indices, data, w, lo, bounds[c + 1], True)
-        else:  # the loop without the logarithm, inlined (and so without its branch)
-            _attract_pairs_inline(indptr, indices, data, w, lo, bounds[c + 1], False)
+        elif d == 2:
+            _attract_pairs_2d(indptr, indices, data, w, lo, bounds[c + 1])
+        else:
+            _attract_pairs(indptr, indices, data, w, lo, bounds[c + 1], False)
     back = np.sqrt(dof)
     for i in prange(n):
         for a in range(d):
@@ -162,58 +164,53 @@ def attraction_pairs(indptr, indices, data, Y, dof, bounds, work, out, log_w):
 
 
 @njit(fastmath=True, cache=True, nogil=True)
+def _attract_pairs_2d(indptr, indices, data, w, lo, hi):
+    """The pairs of the rows ``lo:hi`` of :func:`attraction_pairs` in ``w`` (positions in
+    columns 0-1, forces added to columns 2-3), in 2-D: the loop of every iteration. (Called,
+    not inlined into the parallel kernel: inlining doubled its compile time for no speed.)"""
+    for i in range(lo, hi):
+        # the force on ``i`` in registers, the opposite ones scattered
+        y0 = w[i, 0]
+        y1 = w[i, 1]
+        f0 = 0.0
+        f1 = 0.0
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            e0 = y0 - w[j, 0]
+            e1 = y1 - w[j, 1]
+            f = data[t] / (1.0 + e0 * e0 + e1 * e1)
+            g0 = f * e0
+            g1 = f * e1
+            f0 += g0
+            f1 += g1
+            w[j, 2] -= g0
+            w[j, 3] -= g1
+        w[i, 2] += f0
+        w[i, 3] += f1
+
+
+@njit(fastmath=True, cache=True, nogil=True)
 def _attract_pairs(indptr, indices, data, w, lo, hi, want):
-    """The pairs of the rows ``lo:hi`` of :func:`attraction_pairs` in ``w`` (positions in its
-    first ``d`` columns, forces added to the last ``d``); ``sum p_ij log q_ij`` if ``want``."""
+    """:func:`_attract_pairs_2d` in any dimension, and ``sum p_ij log q_ij`` if ``want``."""
     d = w.shape[1] // 2
     acc = 0.0
-    if d == 2:
-        for i in range(lo, hi):
-            # the force on ``i`` in registers, the opposite ones scattered
-            y0 = w[i, 0]
-            y1 = w[i, 1]
-            f0 = 0.0
-            f1 = 0.0
-            for t in range(indptr[i], indptr[i + 1]):
-                j = indices[t]
-                e0 = y0 - w[j, 0]
-                e1 = y1 - w[j, 1]
-                q = 1.0 / (1.0 + e0 * e0 + e1 * e1)
-                pij = np.float64(data[t])
-                f = pij * q
-                g0 = f * e0
-                g1 = f * e1
-                f0 += g0
-                f1 += g1
-                w[j, 2] -= g0
-                w[j, 3] -= g1
-                if want:
-                    acc += pij * np.log(q)
-            w[i, 2] += f0
-            w[i, 3] += f1
-    else:
-        for i in range(lo, hi):
-            for t in range(indptr[i], indptr[i + 1]):
-                j = indices[t]
-                d2 = 0.0
-                for a in range(d):
-                    diff = w[i, a] - w[j, a]
-                    d2 += diff * diff
-                q = 1.0 / (1.0 + d2)
-                pij = np.float64(data[t])
-                f = pij * q
-                for a in range(d):
-                    g = f * (w[i, a] - w[j, a])
-                    w[i, d + a] += g
-                    w[j, d + a] -= g
-                if want:
-                    acc += pij * np.log(q)
+    for i in range(lo, hi):
+        for t in range(indptr[i], indptr[i + 1]):
+            j = indices[t]
+            d2 = 0.0
+            for a in range(d):
+                diff = w[i, a] - w[j, a]
+                d2 += diff * diff
+            q = 1.0 / (1.0 + d2)
+            pij = np.float64(data[t])
+            f = pij * q
+            for a in range(d):
+                g = f * (w[i, a] - w[j, a])
+                w[i, d + a] += g
+                w[j, d + a] -= g
+            if want:
+                acc += pij * np.log(q)
     return acc
-
-
-# a second compilation of the same loop, inlined into the kernel for the common call (inlining
-# both calls doubles the parallel kernel's compile time)
-_attract_pairs_inline = njit(fastmath=True, inline="always")(_attract_pairs.py_func)
 
 
 @njit(cache=True, nogil=True)
