@@ -185,3 +185,154 @@ def test_gradient_step_matches_numpy():
     np.testing.assert_allclose(gains2, gains_ref)
     np.testing.assert_allclose(up2, up_ref)
     np.testing.assert_allclose(Y2, Y + up_ref)
+
+
+# ------------------------------------------------------------------ the fit's pairwise attraction
+
+
+def _dense_attraction(P, Y, dof):
+    """``(sum_j p_ij q_ij (y_i - y_j), sum_ij p_ij log w_ij)`` over the dense ``P``."""
+    E = Y[:, None, :] - Y[None, :, :]
+    q = 1.0 / (1.0 + (E**2).sum(-1) / dof)
+    F = ((P * q)[:, :, None] * E).sum(1)
+    m = P > 0
+    return F, float((P[m] * dof * np.log(q[m])).sum())
+
+
+def _sparse_symmetric(n, k, rng, empty=()):
+    """A symmetric CSR ``P`` (about ``2 k`` entries a row, some rows empty), summing to one."""
+    rows = np.repeat(np.arange(n), k)
+    cols = rng.integers(0, n, n * k)
+    A = scipy.sparse.csr_matrix((rng.random(n * k), (rows, cols)), shape=(n, n))
+    A = (A + A.T).tolil()
+    A.setdiag(0)
+    for i in empty:
+        A[i, :] = 0
+        A[:, i] = 0
+    A = scipy.sparse.csr_matrix(A)
+    A.eliminate_zeros()
+    A.data /= A.data.sum()
+    return A
+
+
+def _rounded(P):
+    """``P`` with its values rounded to float32, as :class:`CompactAffinities` keeps them."""
+    P = P.copy()
+    P.data = P.data.astype(np.float32).astype(np.float64)
+    return P
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+@pytest.mark.parametrize("dof", [1.0, 0.6])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_pairwise_attraction_matches_dense(d, dof, n_jobs, monkeypatch):
+    # the upper-triangle kernel (each pair once) against the dense sum over all of P; small
+    # chunks so that two threads really split the pairs
+    monkeypatch.setattr(G, "PAIRS_PER_CHUNK", 50)
+    rng = np.random.default_rng(10)
+    P = _sparse_symmetric(200, 3, rng, empty=(0, 7, 199))
+    C = G.CompactAffinities(P)
+    assert C.symmetric
+    assert C.data.size * 2 == P.nnz
+    assert np.all(C.indices[C.indptr[5] : C.indptr[6]] > 5)
+    Y = rng.standard_normal((200, d)) * 3
+    F, cross = G.attraction(C, Y, dof, n_jobs, want_kl=True)
+    F_ref, cross_ref = _dense_attraction(_rounded(P).toarray(), Y, dof)
+    np.testing.assert_allclose(F, F_ref, rtol=1e-10, atol=1e-13 * np.abs(F_ref).max())
+    assert cross == pytest.approx(cross_ref, rel=1e-10)
+    F2, nan = G.attraction(C, Y, dof, n_jobs)
+    np.testing.assert_allclose(F2, F, rtol=1e-12, atol=1e-16)
+    assert np.isnan(nan)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("n_chunks", [1, 2, 3, 5])
+def test_pairwise_attraction_matches_general_kernel(n_jobs, n_chunks):
+    # any static chunking (cut at equal pair counts) gives the general kernel's result on the
+    # full P: to rounding with the same float32 values, to ~1e-7 against the float64 ones
+    rng = np.random.default_rng(11)
+    n = 3000
+    P = _sparse_symmetric(n, 15, rng)
+    C = G.CompactAffinities(P)
+    Y = rng.standard_normal((n, 2)) * 10
+    cuts = np.arange(n_chunks + 1) * (C.indptr[-1] / n_chunks)
+    bounds = np.searchsorted(C.indptr, cuts).astype(np.int64)
+    bounds[-1] = n
+    out = np.empty_like(Y)
+    log_w = np.empty(n_chunks)
+    work = np.empty((n_chunks, n, 4))
+    K.attraction_pairs(n_jobs, C.indptr, C.indices, C.data, Y, 1.0, bounds, work, out, log_w)
+    F32, cross32 = G.attraction(_rounded(P), Y, 1.0, n_jobs, want_kl=True)
+    scale = np.abs(F32).max()
+    np.testing.assert_allclose(out, F32, rtol=1e-10, atol=1e-13 * scale)
+    assert 2 * log_w.sum() == pytest.approx(cross32, rel=1e-11)
+    F64, cross64 = G.attraction(P, Y, 1.0, n_jobs, want_kl=True)
+    np.testing.assert_allclose(out, F64, rtol=1e-6, atol=1e-7 * scale)
+    assert 2 * log_w.sum() == pytest.approx(cross64, rel=1e-6)
+
+
+def test_pairwise_attraction_is_deterministic_and_thread_safe():
+    # a given n_jobs gives the same bits every call, from several Python threads at once
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(12)
+    P = _sparse_symmetric(40_000, 3, rng)
+    C = G.CompactAffinities(P)
+    Y = rng.standard_normal((40_000, 2))
+    ref = {j: G.attraction(C, Y, 1.0, j, want_kl=True) for j in (1, 2)}
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda j: (j, G.attraction(C, Y, 1.0, j, True)), [1, 2] * 6))
+    for j, (F, cross) in runs:
+        np.testing.assert_array_equal(F, ref[j][0])
+        assert cross == ref[j][1]
+    np.testing.assert_allclose(ref[2][0], ref[1][0], rtol=1e-10, atol=1e-16)
+
+
+@pytest.mark.parametrize("change", ["value", "upper only", "lower only", "diagonal"])
+def test_compact_affinities_keep_a_nonsymmetric_p_whole(change):
+    # one value off, or an entry without its mirror: all of P is kept (a diagonal entry is
+    # symmetric and adds no force: dropped)
+    rng = np.random.default_rng(13)
+    P = _sparse_symmetric(300, 4, rng).tolil()
+    i, j = {"value": (3, P.rows[3][0]), "upper only": (3, 299), "lower only": (299, 3)}.get(
+        change, (5, 5)
+    )
+    assert change == "value" or P[i, j] == 0
+    P[i, j] = P[i, j] + 1e-4
+    P = P.tocsr()
+    C = G.CompactAffinities(P)
+    assert C.symmetric == (change == "diagonal")
+    assert C.data.size == ((P.nnz - 1) // 2 if C.symmetric else P.nnz)
+    Y = rng.standard_normal((300, 2))
+    F, _ = G.attraction(C, Y, 1.0, 1)
+    F_ref, _ = _dense_attraction(_rounded(P).toarray(), Y, 1.0)
+    np.testing.assert_allclose(F, F_ref, rtol=1e-10, atol=1e-14)
+
+
+def test_pairwise_attraction_needs_no_reference():
+    rng = np.random.default_rng(15)
+    C = G.CompactAffinities(_sparse_symmetric(30, 2, rng))
+    Y = rng.standard_normal((30, 2))
+    with pytest.raises(ValueError, match="pairwise"):
+        G.attraction(C, Y, 1.0, 1, R=Y.copy())
+
+
+@pytest.mark.slow
+def test_pairwise_attraction_on_the_tweets_20k_affinities():
+    # the real joint affinities of 20,000 tweet embeddings (127 entries a row)
+    bench = pytest.importorskip("benchmarks.bench_tsne")
+    if not (bench.DATA / "tweets_minilm.npy").exists():
+        pytest.skip("the tweet embeddings are not available")
+    from skspectral.manifold import TSNE
+
+    X = bench._data("tweets20k")
+    P = TSNE(max_iter=0, n_jobs=2, random_state=0).fit(X).affinities_
+    C = G.CompactAffinities(P)
+    assert C.symmetric
+    rng = np.random.default_rng(14)
+    Y = rng.standard_normal((P.shape[0], 2)) * 20
+    for n_jobs in (1, 2):
+        F, cross = G.attraction(C, Y, 1.0, n_jobs, want_kl=True)
+        F_ref, cross_ref = G.attraction(P, Y, 1.0, n_jobs, want_kl=True)
+        np.testing.assert_allclose(F, F_ref, rtol=1e-6, atol=1e-7 * np.abs(F_ref).max())
+        assert cross == pytest.approx(cross_ref, rel=1e-6)
