@@ -168,6 +168,12 @@ def joint(cond, ind, n):
     return normalize(S)
 
 
+def precomputed(A):
+    """``P = (A + A^T) / sum`` of a user's nonnegative affinity matrix (dense or sparse)."""
+    A = scipy.sparse.csr_matrix(A, dtype=np.float64)
+    return normalize(A + A.T.tocsr())
+
+
 def normalize(P):
     """Symmetric CSR with no diagonal, no explicit zeros, summing to one."""
     P = scipy.sparse.csr_matrix(P, dtype=np.float64)

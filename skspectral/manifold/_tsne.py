@@ -339,7 +339,7 @@ default="pca"
     def _affinities(self, X, rng):
         n = X.shape[0]
         if self.affinity == "precomputed":
-            return A.normalize(X), None
+            return A.precomputed(X), None
         k = A.n_neighbors_for(self.perplexity_, n)
         if self.metric == "precomputed":
             dist, ind = A.knn_precomputed(X, k)
@@ -443,7 +443,6 @@ default="pca"
 
     def _optimize(self, P, Y, n):
         field = None if self.method_ == "exact" else self._field()
-        P = G.CompactAffinities(P)
         callbacks = self._callbacks()
         update = np.zeros_like(Y)
         gains = np.ones_like(Y)
@@ -521,9 +520,11 @@ default="pca"
         data = P.data
         self._plogp = float(np.dot(data, np.log(data)))
         Y = self._initial(Xs, P, n, rng)
-        Y, field = self._optimize(P, Y, n)
+        compact = G.CompactAffinities(P)
+        Y, field = self._optimize(compact, Y, n)
         # final KL with the gradient's own Z
-        _, self.kl_divergence_ = self._gradient(P, Y, 1.0, field, True)
+        _, self.kl_divergence_ = self._gradient(compact, Y, 1.0, field, True)
+        del compact
         self.embedding_ = Y.astype(out_dtype, copy=False)
         self.embedding_.setflags(write=False)
         self._index = index

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
 from scipy.optimize import brentq
 from scipy.special import xlogy
 
@@ -63,6 +64,19 @@ def test_precomputed_distances_and_affinities_give_the_same_p():
     np.testing.assert_allclose(pre.affinities_.toarray(), base.affinities_.toarray(), atol=1e-12)
     aff = TSNE(affinity="precomputed", max_iter=0, random_state=0).fit(base.affinities_)
     np.testing.assert_allclose(aff.affinities_.toarray(), base.affinities_.toarray(), atol=1e-15)
+
+
+def test_precomputed_affinities_are_symmetrized():
+    # a non-symmetric affinity matrix (dense or sparse) becomes (A + A^T) / sum, without the
+    # diagonal: the joint P that the gradient's formula assumes
+    rng = np.random.default_rng(5)
+    Aff = rng.random((60, 60)) * (rng.random((60, 60)) < 0.3)
+    ref = Aff + Aff.T
+    np.fill_diagonal(ref, 0)
+    ref /= ref.sum()
+    for X in (Aff, scipy.sparse.csr_matrix(Aff)):
+        P = TSNE(affinity="precomputed", max_iter=0, random_state=0).fit(X).affinities_
+        np.testing.assert_allclose(P.toarray(), ref, rtol=1e-12, atol=1e-15)
 
 
 def test_cosine_metric():
