@@ -7,9 +7,8 @@ per-row binary search so that the row's perplexity ``exp(H_i)`` is the one asked
 Maaten, "Accelerating t-SNE using tree-based algorithms", JMLR 15, 2014). The joint affinities
 are ``P = (P_cond + P_cond^T) / (2 n)``, a symmetric sparse matrix summing to one.
 
-Neighbours are exact (Euclidean: float32 matrix products screen candidates whose distances
-are then computed in float64; other metrics: scikit-learn's brute-force search; exact and fast
-to about 50,000 points in 50 dimensions) or approximate (pynndescent's nearest-neighbour
+Neighbours are exact (scikit-learn's brute-force search: a chunked matrix product, exact and
+fast to about 50,000 points in 50 dimensions) or approximate (pynndescent's nearest-neighbour
 descent, numba-compiled and cached on disk, sub-quadratic; used from 50,000 points on).
 """
 
@@ -52,42 +51,11 @@ def knn(X, k, metric, neighbors, n_jobs, random_state):
     use_approx = neighbors == "approx" or (neighbors == "auto" and n >= APPROX_FROM)
     if use_approx:
         dist, ind = _approx_knn(X, k, metric, n_jobs, random_state)
-    elif squared(metric) and metric != "minkowski_2":
-        return _exact_euclidean_knn(X, k, n_jobs)
     else:
         dist, ind = exact_index(X, metric, n_jobs).kneighbors(n_neighbors=k)
     dist = np.ascontiguousarray(dist, dtype=np.float64)
     if metric != "sqeuclidean" and squared(metric):
         dist *= dist
-    return dist, index_array(ind, n)
-
-
-# extra candidates per row screened in float32 before the exact float64 distances pick the k
-SCREEN_MARGIN = 16
-
-
-def _exact_euclidean_knn(X, k, n_jobs):
-    """Exact Euclidean neighbours, ``(squared distances, indices)``: a float32 matrix product
-    per block of rows screens the ``k + SCREEN_MARGIN`` nearest candidates of each row (half
-    the bytes and twice the speed of scikit-learn's float64 products), and their distances,
-    computed again in float64, pick the ``k``. A true neighbour is lost only if more than
-    ``SCREEN_MARGIN`` other points come closer than it by float32 rounding of the products
-    (relative 1e-7 of the squared norms), that is, among exact ties."""
-    from .._backend import single_threaded_blas
-
-    n = X.shape[0]
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    X32 = X.astype(np.float32)
-    sq32 = np.einsum("ij,ij->i", X32, X32)
-    m = min(n - 1, k + SCREEN_MARGIN)
-    cand = np.empty((n, m), dtype=np.int64)
-    # blocks of at most 8 MiB of products each, at least one per thread
-    block = max(1, min((1 << 21) // max(n, 1), -(-n // 4)))
-    with single_threaded_blas():
-        K.knn_screen(n_jobs, X32, np.ascontiguousarray(X32.T), sq32, block, cand)
-    dist = np.empty((n, k))
-    ind = np.empty((n, k), dtype=np.int64)
-    K.knn_refine(n_jobs, X, cand, k, dist, ind)
     return dist, index_array(ind, n)
 
 

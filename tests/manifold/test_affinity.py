@@ -97,26 +97,3 @@ def test_approximate_neighbours_recall():
     recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(i_ex, i_ap, strict=True)])
     assert recall > 0.9
     assert not np.any(i_ap == np.arange(4000)[:, None])
-
-
-@pytest.mark.parametrize("n_jobs", [1, 2])
-def test_exact_euclidean_neighbours_match_brute_force(n_jobs):
-    # float32 screening + float64 distances: the k nearest by a dense float64 distance matrix,
-    # with duplicated rows (exact ties) and a large common offset (float32 cancellation)
-    rng = np.random.default_rng(3)
-    X = rng.standard_normal((700, 20))
-    X[350:400] = X[:50]  # duplicates
-    X += 30.0
-    k = 40
-    dist, ind = A._exact_euclidean_knn(X, k, n_jobs)
-    D = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
-    np.fill_diagonal(D, np.inf)
-    ref = np.sort(D, axis=1)[:, :k]
-    np.testing.assert_allclose(dist, ref, rtol=1e-12, atol=1e-12)
-    # the indices are the points at those distances (any of equal ones), none of them the row
-    np.testing.assert_allclose(np.take_along_axis(D, ind.astype(np.int64), 1), ref, rtol=1e-12)
-    assert not np.any(ind == np.arange(700)[:, None])
-    assert np.all(np.diff(dist, axis=1) >= 0)
-    # through A.knn (the metric's dispatch), the same
-    d2, i2 = A.knn(X, k, "euclidean", "exact", n_jobs, np.random.RandomState(0))
-    np.testing.assert_array_equal(i2, ind)
