@@ -22,10 +22,17 @@ from numba import njit, prange
 
 from .._backend import threaded_kernel
 
+# The options of the floating-point kernels: fast math (reassociated sums, so reductions
+# vectorize) and NumPy's error model: under numba's default (Python's), every division checks
+# its divisor to raise ZeroDivisionError, a branch that keeps LLVM from vectorizing any loop
+# with a division in it (1 / (1 + d^2) is in every force loop here). No divisor here can be
+# zero.
+FAST = {"fastmath": True, "error_model": "numpy"}
+
 # ------------------------------------------------------------------------------ affinities
 
 
-@threaded_kernel()
+@threaded_kernel(error_model="numpy")
 def calibrate_perplexity(dist, log_perplexity, tol, max_steps, out):
     """Conditional probabilities ``out[i, j] = exp(-beta_i d_ij) / sum_j exp(-beta_i d_ij)``.
 
@@ -74,7 +81,7 @@ def calibrate_perplexity(dist, log_perplexity, tol, max_steps, out):
 # ------------------------------------------------------------------------------ attraction
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def attraction(indptr, indices, data, Y, R, dof, out, log_w):
     """``out[i] = sum_j p_ij (1 + |y_i - r_j|^2 / dof)^-1 (y_i - r_j)`` over the CSR ``P``
     (row ``i`` of ``Y``, column ``j`` of ``R``; ``R`` is ``Y`` in a fit);
@@ -122,7 +129,7 @@ def attraction(indptr, indices, data, Y, R, dof, out, log_w):
             log_w[i] = acc
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def attraction_pairs(indptr, indices, data, Y, dof, bounds, work, out, log_w):
     """The fit's :func:`attraction` on a symmetric ``P`` from its upper triangle (CSR, row
     ``i`` holds ``j > i``), each pair once: ``p_ij q_ij (y_i - y_j)`` is added to point ``i``
@@ -163,7 +170,7 @@ def attraction_pairs(indptr, indices, data, Y, dof, bounds, work, out, log_w):
             out[i, a] = s * back
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True, **FAST)
 def _attract_pairs_2d(indptr, indices, data, w, lo, hi):
     """The pairs of the rows ``lo:hi`` of :func:`attraction_pairs` in ``w`` (positions in
     columns 0-1, forces added to columns 2-3), in 2-D: the loop of every iteration. (Called,
@@ -189,7 +196,7 @@ def _attract_pairs_2d(indptr, indices, data, w, lo, hi):
         w[i, 3] += f1
 
 
-@njit(fastmath=True, cache=True, nogil=True)
+@njit(cache=True, nogil=True, **FAST)
 def _attract_pairs(indptr, indices, data, w, lo, hi, want):
     """:func:`_attract_pairs_2d` in any dimension, and ``sum p_ij log q_ij`` if ``want``."""
     d = w.shape[1] // 2
@@ -256,7 +263,7 @@ def upper_triangle(indptr, indices, data):
 # ------------------------------------------------------------------------------ exact repulsion
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def exact_repulsion(Y, R, dof, out, z_row):
     """Repulsion of the points ``Y`` (m, d) by the reference points ``R`` (n, d), exactly:
     ``out[i] = sum_j k(y_i - r_j) (y_i - r_j)`` with ``k = (1 + d^2/dof)^-(dof+1)`` and
@@ -321,7 +328,7 @@ def exact_repulsion(Y, R, dof, out, z_row):
 # ------------------------------------------------------------------------------ interpolation
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def lagrange_setup(Y, lo, h, n_boxes, p, box, W):
     """Box index ``box[i, a]`` of each point along each axis and the ``p`` Lagrange weights
     ``W[i, a, :]`` of its coordinate on the box's nodes.
@@ -353,7 +360,7 @@ def lagrange_setup(Y, lo, h, n_boxes, p, box, W):
                 W[i, a, k] = num / den
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def spread_2d(box, W, charges, grids):
     """Per-chunk grids: ``grids[c]`` gets the charges of the ``c``-th of ``len(grids)`` equal
     point chunks, ``grids[c, q, u, v] += W[i,0,k] W[i,1,l] charges[q, i]`` at node
@@ -376,7 +383,7 @@ def spread_2d(box, W, charges, grids):
                         g[q, u0 + k, v0 + m] += w * charges[q, i]
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def gather_2d(box, W, pot, out):
     """``out[q, i] = sum_kl W[i,0,k] W[i,1,l] pot[q, box[i,0] p + k, box[i,1] p + l]``."""
     n = box.shape[0]
@@ -394,7 +401,7 @@ def gather_2d(box, W, pot, out):
             out[q, i] = acc
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def spread_1d(box, W, charges, grids):
     """The 1-D :func:`spread_2d`: ``grids[c, q, box[i,0] p + k] += W[i,0,k] charges[q, i]``."""
     n_chunks = grids.shape[0]
@@ -412,7 +419,7 @@ def spread_1d(box, W, charges, grids):
                     g[q, u0 + k] += w * charges[q, i]
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def gather_1d(box, W, pot, out):
     """The 1-D :func:`gather_2d`."""
     n = box.shape[0]
@@ -427,7 +434,7 @@ def gather_1d(box, W, pot, out):
             out[q, i] = acc
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def combine_potentials(Y, phi, dof, rep, z_point):
     """From the gathered potentials ``phi`` (d + 1, n) of the charges ``(1, y_j)``:
     ``rep[i] = y_i phi_0(i) - phi_{1:}(i)`` (the repulsion ``sum_j k_ij (y_i - y_j)``) and
@@ -463,7 +470,7 @@ def sum_grids(grids, out):
 # ------------------------------------------------------------------------------ optimizer
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def gradient_step(Y, grad, update, gains, learning_rate, momentum, min_gain, max_step):
     """One step of gradient descent with momentum and per-parameter gains (Jacobs' delta-bar-
     delta as in van der Maaten's t-SNE): a gain grows by 0.2 where the gradient points the way
@@ -599,7 +606,7 @@ def cell_pairs(start, ncx, ncy, reach):
     return total
 
 
-@threaded_kernel(fastmath=True)
+@threaded_kernel(**FAST)
 def near_field_2d(
     qx, qy, order, xs, ys, start, lo, width, ncx, ncy, reach, cutoff2, dof, coef, rep, z_point
 ):
