@@ -638,11 +638,14 @@ def near_field_2d(
         for ry in range(max(cy - reach, 0), min(cy + reach + 1, ncy)):
             a = start[ry * ncx + max(cx - reach, 0)]
             b = start[ry * ncx + min(cx + reach, ncx - 1) + 1]
-            # branch-free (a select, not a jump, at the cutoff), so that the loop vectorizes
+            # branch-free (a select, not a jump, at the cutoff), and over slices (indices
+            # known to be nonnegative: no wraparound check), so that the loop vectorizes
+            xr = xs[a:b]
+            yr = ys[a:b]
             if cauchy:
-                for t in range(a, b):
-                    dx = x - xs[t]
-                    dy = y - ys[t]
+                for t in range(xr.shape[0]):
+                    dx = x - xr[t]
+                    dy = y - yr[t]
                     s = dx * dx + dy * dy
                     u = 1.0 / (1.0 + s)
                     v = s - cutoff2
@@ -652,9 +655,9 @@ def near_field_2d(
                     fy += kn * dy
                     z += kn * (1.0 + s)
             else:
-                for t in range(a, b):
-                    dx = x - xs[t]
-                    dy = y - ys[t]
+                for t in range(xr.shape[0]):
+                    dx = x - xr[t]
+                    dy = y - yr[t]
                     s = dx * dx + dy * dy
                     u = 1.0 / (1.0 + s / dof)
                     v = s - cutoff2
