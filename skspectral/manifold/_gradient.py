@@ -17,7 +17,9 @@ symmetric). So ``d + 1`` convolutions give both the force and ``Z``. FIt-SNE ([1
 ``phi_q`` by Lagrange interpolation of the charges onto an equispaced grid, a convolution on the
 grid with the kernel (:func:`skspectral.fft.convolve_grid`) and interpolation back. Spreading
 and gathering use the same weights and the grid kernel is symmetric, so the identity above holds
-for the interpolated sums too: ``Z`` costs no extra convolution.
+for the interpolated sums too: ``Z`` costs no extra convolution. Once the embedding is wide
+(2-D), the kernel is split into a near field summed directly and a smooth far field on a
+grid of wider boxes (:class:`GridField`), so that the grid stops growing with the embedding.
 
 References
 ----------
@@ -188,7 +190,8 @@ class GridField:
         (and the time per iteration) stays bounded however far the embedding expands. In 2-D
         the pairs closer than ``NEAR_BOXES`` widened boxes are then summed directly (the near
         field) and only the rest is interpolated, with a kernel that is smooth on the scale of
-        the widened boxes: the accuracy of boxes of width ``ints_in_interval`` is kept.
+        the widened boxes, more accurate than unsplit boxes of width ``ints_in_interval``
+        (unless the near field would be too dense to sum: see :meth:`plan`).
     dof : float
         Degrees of freedom of the kernel.
     fft_dtype : {numpy.float32, numpy.float64}
