@@ -7,9 +7,11 @@ per-row binary search so that the row's perplexity ``exp(H_i)`` is the one asked
 Maaten, "Accelerating t-SNE using tree-based algorithms", JMLR 15, 2014). The joint affinities
 are ``P = (P_cond + P_cond^T) / (2 n)``, a symmetric sparse matrix summing to one.
 
-Neighbours are exact (scikit-learn's brute-force search: a chunked matrix product, exact and
-fast to about 50,000 points in 50 dimensions) or approximate (pynndescent's nearest-neighbour
-descent, numba-compiled and cached on disk, sub-quadratic; used from 50,000 points on).
+Neighbours are exact (Euclidean: float32 matrix products screen candidates with a proven
+bound on their rounding, and float64 distances pick among them; other metrics:
+scikit-learn's brute-force search; exact and fast to about 50,000 points in 50 dimensions) or
+approximate (pynndescent's nearest-neighbour descent, numba-compiled and cached on disk,
+sub-quadratic; used from 50,000 points on).
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ TOL = 1e-5
 MAX_STEPS = 200
 # candidates per point in each round of the approximate neighbour search
 MAX_CANDIDATES = 24
+# metrics searched by the screened exact Euclidean search (dense input)
+EUCLIDEAN = ("euclidean", "l2", "sqeuclidean")
+# query rows per matrix product in the exact Euclidean search (products: block x n float32)
+KNN_BLOCK = 128
+UNIT_ROUNDOFF_32 = 2.0**-24
 
 
 def n_neighbors_for(perplexity: float, n_samples: int) -> int:
@@ -38,10 +45,25 @@ def squared(metric) -> bool:
 
 
 def exact_index(X, metric, n_jobs):
+    """What :func:`exact_knn` searches: the (dense) rows themselves for the Euclidean metrics,
+    a fitted scikit-learn index otherwise."""
+    if metric in EUCLIDEAN and not scipy.sparse.issparse(X):
+        return np.ascontiguousarray(X, dtype=np.float64)
     from sklearn.neighbors import NearestNeighbors
 
     algorithm = "brute" if metric in ("euclidean", "l2", "cosine", "sqeuclidean") else "auto"
     return NearestNeighbors(metric=metric, algorithm=algorithm, n_jobs=n_jobs).fit(X)
+
+
+def exact_knn(index, Q, k, n_jobs):
+    """The ``k`` nearest indexed rows to each row of ``Q``: ``(dist, ind)``, distances squared
+    for the Euclidean metrics."""
+    if isinstance(index, np.ndarray):
+        return exact_euclidean_knn(Q, index, k, n_jobs)
+    dist, ind = index.kneighbors(Q, n_neighbors=k)
+    if squared(index.metric):
+        dist = dist * dist
+    return dist, ind
 
 
 def knn(X, k, metric, neighbors, n_jobs, random_state):
@@ -51,12 +73,66 @@ def knn(X, k, metric, neighbors, n_jobs, random_state):
     use_approx = neighbors == "approx" or (neighbors == "auto" and n >= APPROX_FROM)
     if use_approx:
         dist, ind = _approx_knn(X, k, metric, n_jobs, random_state)
+    elif metric in EUCLIDEAN and not scipy.sparse.issparse(X):
+        # (squared distances already, as every Euclidean metric's here)
+        dist, ind = exact_euclidean_knn(X, X, k, n_jobs, exclude_self=True)
+        return dist, index_array(ind, n)
     else:
         dist, ind = exact_index(X, metric, n_jobs).kneighbors(n_neighbors=k)
     dist = np.ascontiguousarray(dist, dtype=np.float64)
     if metric != "sqeuclidean" and squared(metric):
         dist *= dist
     return dist, index_array(ind, n)
+
+
+def exact_euclidean_knn(Q, R, k, n_jobs, *, exclude_self=False):
+    """Exact Euclidean neighbours: ``(dist, ind)``, each (m, k), the squared distances (float64)
+    of the ``k`` nearest rows of ``R`` to each row of ``Q``, ascending, ties by index; with
+    ``exclude_self`` (``Q is R``), each row's own index is left out.
+
+    Both are centred on the mean of ``R`` and scaled to norms at most one, then rounded to
+    float32 for the matrix products that screen the candidates (twice the speed and half the
+    bytes of float64 products); the candidates' distances are then computed directly in
+    float64. No neighbour is lost to the float32 rounding: ``margin`` bounds the error of each
+    screened value (rounding of the coordinates, of any order of summation of ``f`` products,
+    of the squared norms and of the subtraction, with room to spare) and the screen keeps
+    every point within twice that of the threshold (see :func:`._kernels.knn_screened`).
+    """
+    from .._backend import single_threaded_blas
+
+    Q = np.ascontiguousarray(Q, dtype=np.float64)
+    R = Q if exclude_self else np.ascontiguousarray(R, dtype=np.float64)
+    m, f = Q.shape
+    mu = R.mean(axis=0)
+    Rc = R - mu
+    r2 = np.einsum("ij,ij->i", Rc, Rc)
+    Qc = Rc if exclude_self else Q - mu
+    q2 = r2 if exclude_self else np.einsum("ij,ij->i", Qc, Qc)
+    top = max(float(r2.max(initial=0.0)), float(q2.max(initial=0.0)))
+    scale = 1.0 / math.sqrt(top) if top > 0 else 1.0
+    R32 = (Rc * scale).astype(np.float32)
+    Q32 = R32 if exclude_self else (Qc * scale).astype(np.float32)
+    sq32 = (r2 * scale**2).astype(np.float32)
+    margin = ((2 * f + 12) * np.sqrt(q2 * scale**2) + 4) * UNIT_ROUNDOFF_32 + f * 2.0**-120
+    own = np.arange(m, dtype=np.int64) if exclude_self else np.full(m, -1, dtype=np.int64)
+    dist = np.empty((m, k))
+    ind = np.empty((m, k), dtype=np.int64)
+    with single_threaded_blas():
+        K.knn_screened(
+            n_jobs,
+            Q32,
+            np.ascontiguousarray(R32.T),
+            sq32,
+            Q,
+            R,
+            margin,
+            own,
+            KNN_BLOCK,
+            k,
+            dist,
+            ind,
+        )
+    return dist, ind
 
 
 def index_array(ind, n):

@@ -78,6 +78,120 @@ def calibrate_perplexity(dist, log_perplexity, tol, max_steps, out):
             out[i, j] *= inv
 
 
+# ------------------------------------------------------------------------------ exact neighbours
+
+# width of the runs of a row whose minima screen the neighbour candidates
+RUN = 16
+# a finite stand-in for +infinity (fast math assumes no infinities); the screened values are
+# at most 3 in magnitude
+FAR = 1e30
+
+
+@njit(cache=True, nogil=True, **FAST)
+def _at_least(values, k, enough):
+    """A threshold ``T`` with at least ``k`` of ``values`` (float32, ``k <= len``) at most ``T``,
+    and at most ``enough`` of them where bisection finds one in 40 halvings (the counting
+    passes vectorize; a selection of the ``k``-th smallest would not)."""
+    a = np.float32(FAR)
+    b = np.float32(-FAR)
+    for u in range(values.shape[0]):
+        a = min(a, values[u])
+        b = max(b, values[u])
+    for _ in range(40):
+        mid = np.float32(0.5) * (a + b)
+        if not (mid > a and mid < b):
+            break
+        c = 0
+        for u in range(values.shape[0]):
+            c += values[u] <= mid
+        if c >= k:
+            b = mid
+            if c <= enough:
+                break
+        else:
+            a = mid
+    return b
+
+
+@threaded_kernel(**FAST)
+def knn_screened(Q32, RT32, sq32, Q, R, margin, own, block, k, dist, ind):
+    """The ``k`` nearest rows of ``R`` to each row of ``Q`` (squared Euclidean distances in
+    float64, ascending, ties by index): ``dist`` and ``ind``, each (m, k).
+
+    ``Q32`` (m, f) and ``RT32`` (f, n) are the rows centred and scaled to norms at most one,
+    in float32 (``RT32`` transposed), and ``sq32`` the squared norms of the reference rows.
+    Per block of ``block`` query rows, one matrix product (BLAS: call under a single-threaded
+    BLAS) gives ``v_j = |r_j|^2 - 2 q . r_j``, the squared distance less ``|q|^2``, in float32,
+    off from its exact value by at most ``margin[i]``. Then, per row: the minimum of each run
+    of ``RUN`` values (a vectorized pass) and a threshold ``T`` that at least ``k`` of these
+    minima pass (:func:`_at_least`). ``k`` runs hold a value at most ``T``, so the ``k``-th
+    nearest has exact ``v <= T + margin`` and every one of the ``k`` nearest has float32
+    ``v <= T + 2 margin``: the candidates, found only in the runs whose minimum passes, whose
+    float64 distances then pick the ``k``. The result is exact. ``own[i]`` is the reference
+    index of query ``i`` itself (left out), or -1.
+    """
+    m = Q32.shape[0]
+    n = RT32.shape[1]
+    f = Q.shape[1]
+    n_full = n // RUN
+    n_runs = (n + RUN - 1) // RUN
+    n_blocks = (m + block - 1) // block
+    for b in prange(n_blocks):
+        s = b * block
+        e = min(m, s + block)
+        G = np.dot(Q32[s:e], RT32)
+        low = np.empty(n_runs, dtype=np.float32)
+        cand = np.empty(n, dtype=np.int64)
+        cd = np.empty(n)
+        for r in range(e - s):
+            i = s + r
+            g = G[r]
+            for u in range(n_full):
+                gu = g[u * RUN : (u + 1) * RUN]
+                su = sq32[u * RUN : (u + 1) * RUN]
+                lo = np.float32(FAR)
+                for t in range(RUN):
+                    lo = min(lo, su[t] - np.float32(2.0) * gu[t])
+                low[u] = lo
+            me = own[i]
+            for u in range(n_full, n_runs):
+                low[u] = FAR
+            for u in range(n_full, n_runs):
+                for j in range(u * RUN, n):
+                    if j != me:
+                        low[u] = min(low[u], sq32[j] - np.float32(2.0) * g[j])
+            if me >= 0 and me < n_full * RUN:
+                u = me // RUN
+                lo = np.float32(FAR)
+                for j in range(u * RUN, (u + 1) * RUN):
+                    if j != me:
+                        lo = min(lo, sq32[j] - np.float32(2.0) * g[j])
+                low[u] = lo
+            if n_runs > k:
+                thr = float(_at_least(low, k, k + k // 8 + 4)) + 2.0 * margin[i]
+            else:
+                thr = FAR
+            c = 0
+            for u in range(n_runs):
+                if low[u] <= thr:
+                    for j in range(u * RUN, min(n, (u + 1) * RUN)):
+                        if j != me and sq32[j] - np.float32(2.0) * g[j] <= thr:
+                            cand[c] = j
+                            c += 1
+            for t in range(c):
+                j = cand[t]
+                acc = 0.0
+                for a in range(f):
+                    diff = Q[i, a] - R[j, a]
+                    acc += diff * diff
+                cd[t] = acc
+            # a stable sort of candidates in index order: equal distances go by index
+            order = np.argsort(cd[:c], kind="mergesort")
+            for t in range(k):
+                dist[i, t] = cd[order[t]]
+                ind[i, t] = cand[order[t]]
+
+
 # ------------------------------------------------------------------------------ attraction
 
 

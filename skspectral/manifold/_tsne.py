@@ -657,9 +657,7 @@ default="pca"
                 dist = np.take_along_axis(D, ind, axis=1)
             else:
                 Xs = np.ascontiguousarray(X / self._scale, dtype=np.float64)
-                dist, ind = self._index.kneighbors(Xs, n_neighbors=k)
-                if A.squared(self.metric):
-                    dist = dist * dist
+                dist, ind = A.exact_knn(self._index, Xs, k, self.n_jobs)
             dist = np.ascontiguousarray(dist, dtype=np.float64)
             cond = A.conditional(dist, min(self.perplexity_, k), self.n_jobs)
             C = scipy.sparse.csr_matrix(

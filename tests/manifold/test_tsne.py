@@ -53,10 +53,11 @@ def test_fft_and_exact_reach_similar_kl(digits):
     for p in (3, 5):
         b = TSNE(method="fft", n_interpolation_points=p, **kw).fit(X)
         gaps.append((kl_divergence(a.affinities_, b.embedding_) - ka) / ka)
-    # the interpolation error costs a few percent of KL at the default 3 nodes per box; it
-    # vanishes as nodes are added
+    # the interpolation error costs a few percent of KL at the default 3 nodes per box, less
+    # as nodes are added; only "not worse" is asserted: two optimizations of one P end in
+    # different local minima, about 2% apart either way (here the exact run's can be the worse)
     assert gaps[0] < 0.08
-    assert abs(gaps[1]) < 0.02
+    assert gaps[1] < 0.02
 
 
 def test_reproducible_for_given_n_jobs(digits):
