@@ -57,9 +57,10 @@ def exact_index(X, metric, n_jobs):
 
 def exact_knn(index, Q, k, n_jobs):
     """The ``k`` nearest indexed rows to each row of ``Q``: ``(dist, ind)``, distances squared
-    for the Euclidean metrics."""
+    for the Euclidean metrics, there in a unit of their own (see :func:`exact_euclidean_knn`:
+    new points can be any distance away)."""
     if isinstance(index, np.ndarray):
-        return exact_euclidean_knn(Q, index, k, n_jobs)
+        return exact_euclidean_knn(Q, index, k, n_jobs, unit=True)
     dist, ind = index.kneighbors(Q, n_neighbors=k)
     if squared(index.metric):
         dist = dist * dist
@@ -85,18 +86,21 @@ def knn(X, k, metric, neighbors, n_jobs, random_state):
     return dist, index_array(ind, n)
 
 
-def exact_euclidean_knn(Q, R, k, n_jobs, *, exclude_self=False):
+def exact_euclidean_knn(Q, R, k, n_jobs, *, exclude_self=False, unit=False):
     """Exact Euclidean neighbours: ``(dist, ind)``, each (m, k), the squared distances (float64)
     of the ``k`` nearest rows of ``R`` to each row of ``Q``, ascending, ties by index; with
-    ``exclude_self`` (``Q is R``), each row's own index is left out.
+    ``exclude_self`` (``Q is R``), each row's own index is left out. With ``unit``, the
+    distances are divided by the square of the largest centred coordinate, so that they
+    never overflow (the perplexity calibration does not depend on their unit).
 
     Both are centred on the mean of ``R`` and scaled to norms at most one, then rounded to
     float32 for the matrix products that screen the candidates (twice the speed and half the
-    bytes of float64 products); the candidates' distances are then computed directly in
-    float64. No neighbour is lost to the float32 rounding: ``margin`` bounds the error of each
-    screened value (rounding of the coordinates, of any order of summation of ``f`` products,
-    of the squared norms and of the subtraction, with room to spare) and the screen keeps
-    every point within twice that of the threshold (see :func:`._kernels.knn_screened`).
+    bytes of float64 products); the candidates' distances are then computed directly from the
+    centred float64 rows. No neighbour is lost to the float32 rounding: ``margin`` bounds the
+    error of each screened value (rounding of the coordinates, of any order of summation of
+    ``f`` products, of the squared norms and of the subtraction, with room to spare) and the
+    screen keeps every point within twice that of the threshold (see
+    :func:`._kernels.knn_screened`).
     """
     from .._backend import single_threaded_blas
 
@@ -105,8 +109,13 @@ def exact_euclidean_knn(Q, R, k, n_jobs, *, exclude_self=False):
     m, f = Q.shape
     mu = R.mean(axis=0)
     Rc = R - mu
-    r2 = np.einsum("ij,ij->i", Rc, Rc)
     Qc = Rc if exclude_self else Q - mu
+    # scaled by the largest coordinate first, so that no squared norm overflows
+    big = max(float(np.abs(Rc).max(initial=0.0)), float(np.abs(Qc).max(initial=0.0)))
+    if big > 0:
+        Rc = Rc / big
+        Qc = Rc if exclude_self else Qc / big
+    r2 = np.einsum("ij,ij->i", Rc, Rc)
     q2 = r2 if exclude_self else np.einsum("ij,ij->i", Qc, Qc)
     top = max(float(r2.max(initial=0.0)), float(q2.max(initial=0.0)))
     scale = 1.0 / math.sqrt(top) if top > 0 else 1.0
@@ -123,8 +132,8 @@ def exact_euclidean_knn(Q, R, k, n_jobs, *, exclude_self=False):
             Q32,
             np.ascontiguousarray(R32.T),
             sq32,
-            Q,
-            R,
+            Qc,
+            Rc,
             margin,
             own,
             KNN_BLOCK,
@@ -132,6 +141,8 @@ def exact_euclidean_knn(Q, R, k, n_jobs, *, exclude_self=False):
             dist,
             ind,
         )
+    if big > 0 and not unit:
+        dist *= big * big
     return dist, ind
 
 

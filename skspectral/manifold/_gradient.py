@@ -31,6 +31,7 @@ References
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict
 
 import numba
@@ -366,16 +367,22 @@ class GridField:
         return out
 
     # -------------------------------------------------------------- the field of a point set
-    def repulsion(self, Y, n_jobs):
-        """``(sum_j k_ij (y_i - y_j), Z)`` by interpolation: ``d + 1`` grid convolutions (and
-        the near field, when the boxes are widened)."""
-        n, d = Y.shape
-        if d not in (1, 2):
+    def prepare(self, Y):
+        """``(h, cells, origin, n_boxes)``: the grid (:meth:`plan`, :meth:`layout`) and the
+        near field's :class:`CellList` (or ``None``) of the 1-D or 2-D points ``Y``."""
+        if Y.shape[1] not in (1, 2):
             raise ValueError("the FFT-interpolated gradient supports 1-D and 2-D embeddings")
         lo, hi = K.bounds(Y)
         h, cells = self.plan(Y, lo, hi)
-        cutoff = 0.0 if cells is None else cells.cutoff
         origin, h, n_boxes = self.layout(lo, hi, h)
+        return h, cells, origin, n_boxes
+
+    def far_field(self, Y, h, cells, origin, n_boxes, n_jobs):
+        """``(rep, z_point)``: each point's interpolated repulsion ``sum_j k_ij (y_i - y_j)``
+        and its row of ``Z`` (with the point itself), ``d + 1`` grid convolutions; of the far
+        field's kernel when there is a near field (``cells``)."""
+        n, d = Y.shape
+        cutoff = 0.0 if cells is None else cells.cutoff
         box, W = self.weights(Y, origin, h, n_boxes, n_jobs)
         charges = np.empty((d + 1, n))
         charges[0] = 1.0
@@ -387,9 +394,90 @@ class GridField:
         rep = np.empty_like(Y)
         z_point = np.empty(n)
         K.combine_potentials(n_jobs, Y, phi, self.dof, rep, z_point)
+        return rep, z_point
+
+    def repulsion(self, Y, n_jobs):
+        """``(sum_j k_ij (y_i - y_j), Z)`` by interpolation: ``d + 1`` grid convolutions (and
+        the near field, when the boxes are widened)."""
+        h, cells, origin, n_boxes = self.prepare(Y)
+        rep, z_point = self.far_field(Y, h, cells, origin, n_boxes, n_jobs)
         if cells is not None:
             cells.add_near_field(cells.xs, cells.ys, cells.order, self.dof, n_jobs, rep, z_point)
-        return rep, float(z_point.sum()) - n
+        return rep, float(z_point.sum()) - Y.shape[0]
+
+
+class Overlap:
+    """The attraction on a second Python thread while the calling thread computes the FFT
+    repulsion, each side on half the threads (one each for ``n_jobs=2``): spreading and the
+    grid FFT are serial steps, and on few cores a thread that has just left a parallel kernel
+    spins for a while, slowing the next serial step; two serial streams side by side use both
+    cores with neither. The near field (when there is one) is shared out between the two
+    sides so that they finish together: its queries are independent sums, so the result does
+    not depend on the share, which follows the measured times of the previous call.
+    :meth:`close` ends the worker thread."""
+
+    def __init__(self, n_jobs):
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads = effective_n_jobs(n_jobs)
+        self.attraction_jobs = max(1, threads // 2)
+        self.repulsion_jobs = max(1, threads - threads // 2)
+        self.share = 0.5  # of the near field's queries, on the attraction's side
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="skspectral-tsne")
+
+    def close(self):
+        self._pool.shutdown(wait=True)
+
+    def forces(self, P, Y, field, want_kl):
+        """``(attraction, cross term, repulsion, Z)`` as :func:`attraction` and
+        :meth:`GridField.repulsion` give them."""
+        n = Y.shape[0]
+        h, cells, origin, n_boxes = field.prepare(Y)
+        m = 0 if cells is None else n
+        cut = int(round(self.share * m))
+        dof = field.dof
+
+        def side():
+            t0 = time.perf_counter()
+            attr, cross = attraction(P, Y, dof, self.attraction_jobs, want_kl)
+            t1 = time.perf_counter()
+            near = None
+            if cut:
+                near = (np.zeros_like(Y), np.zeros(n))
+                cells.add_near_field(
+                    cells.xs[:cut], cells.ys[:cut], cells.order[:cut], dof,
+                    self.attraction_jobs, near[0], near[1],
+                )  # fmt: skip
+            return attr, cross, near, t1 - t0, time.perf_counter() - t1
+
+        future = self._pool.submit(side)
+        try:
+            t0 = time.perf_counter()
+            rep, z_point = field.far_field(Y, h, cells, origin, n_boxes, self.repulsion_jobs)
+            t1 = time.perf_counter()
+            if cut < m:
+                cells.add_near_field(
+                    cells.xs[cut:], cells.ys[cut:], cells.order[cut:], dof,
+                    self.repulsion_jobs, rep, z_point,
+                )  # fmt: skip
+            t2 = time.perf_counter()
+        finally:
+            # (always joined: the worker writes into arrays of this call)
+            attr, cross, near, t_attr, t_near = future.result()
+        if near is not None:
+            rep += near[0]
+            z_point += near[1]
+        if m:
+            self._rebalance(t_attr, t1 - t0, t_near + t2 - t1)
+        return attr, cross, rep, float(z_point.sum()) - n
+
+    def _rebalance(self, t_attr, t_far, t_near):
+        """The share that would have made both sides take as long: ``t_attr + s t_near =
+        t_far + (1 - s) t_near``; half-way there (the times are noisy)."""
+        if t_near <= 0:
+            return
+        s = min(1.0, max(0.0, (t_far - t_attr + t_near) / (2.0 * t_near)))
+        self.share = 0.5 * (self.share + s)
 
 
 class CellList:

@@ -178,6 +178,12 @@ def knn_screened(Q32, RT32, sq32, Q, R, margin, own, block, k, dist, ind):
                         if j != me and sq32[j] - np.float32(2.0) * g[j] <= thr:
                             cand[c] = j
                             c += 1
+            if c < k:  # (never, by the bound; kept as a guard: then every point is one)
+                c = 0
+                for j in range(n):
+                    if j != me:
+                        cand[c] = j
+                        c += 1
             for t in range(c):
                 j = cand[t]
                 acc = 0.0

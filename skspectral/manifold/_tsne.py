@@ -20,7 +20,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._backend import FLOAT_DTYPES, check_n_jobs, float_dtype, native_byte_order
+from .._backend import (
+    FLOAT_DTYPES,
+    check_n_jobs,
+    effective_n_jobs,
+    float_dtype,
+    native_byte_order,
+)
 from . import _affinity as A
 from . import _gradient as G
 from . import _kernels as K
@@ -418,15 +424,19 @@ default="pca"
             self.dof,
         )
 
-    def _gradient(self, P, Y, exaggeration, field, want_kl):
-        """``(gradient, KL or nan)`` at ``Y``."""
-        # the repulsion first: its FFT threads then start while numba's workers have been
-        # idle longest (their spin-wait after a parallel kernel competes with them)
-        if field is None:
-            rep, z = G.exact_repulsion(Y, self.dof, self.n_jobs)
+    def _gradient(self, P, Y, exaggeration, field, want_kl, overlap=None):
+        """``(gradient, KL or nan)`` at ``Y`` (with an :class:`~._gradient.Overlap`, its
+        attraction and repulsion side by side)."""
+        if overlap is not None:
+            attr, cross, rep, z = overlap.forces(P, Y, field, want_kl)
         else:
-            rep, z = field.repulsion(Y, self.n_jobs)
-        attr, cross = G.attraction(P, Y, self.dof, self.n_jobs, want_kl)
+            # the repulsion first: its FFT threads then start while numba's workers have been
+            # idle longest (their spin-wait after a parallel kernel competes with them)
+            if field is None:
+                rep, z = G.exact_repulsion(Y, self.dof, self.n_jobs)
+            else:
+                rep, z = field.repulsion(Y, self.n_jobs)
+            attr, cross = G.attraction(P, Y, self.dof, self.n_jobs, want_kl)
         z = max(z, np.finfo(np.float64).tiny)
         attr *= exaggeration
         attr -= rep / z
@@ -455,6 +465,13 @@ default="pca"
         t0 = time.perf_counter()
         stop = False
         self.learning_rate_ = math.nan
+        overlap = None
+        step_jobs = self.n_jobs
+        if field is not None and effective_n_jobs(self.n_jobs) > 1:
+            overlap = G.Overlap(self.n_jobs)
+            # (a parallel step would leave its threads spinning into the next gradient's
+            # serial sides; it is a light pass)
+            step_jobs = overlap.repulsion_jobs
         try:
             for n_iter, exaggeration, momentum in phases:
                 if n_iter <= 0 or stop:
@@ -464,9 +481,11 @@ default="pca"
                 for _ in range(n_iter):
                     report = (it + 1) % self.callbacks_every_iters == 0 and bool(callbacks)
                     report_v = self.verbose and (it + 1) % 50 == 0
-                    grad, kl_now = self._gradient(P, Y, exaggeration, field, report or report_v)
+                    grad, kl_now = self._gradient(
+                        P, Y, exaggeration, field, report or report_v, overlap
+                    )
                     K.gradient_step(
-                        self.n_jobs, Y, grad, update, gains, float(lr), momentum, 0.01, 5.0
+                        step_jobs, Y, grad, update, gains, float(lr), momentum, 0.01, 5.0
                     )
                     Y -= K.column_means(Y)
                     it += 1
@@ -488,6 +507,9 @@ default="pca"
                 UserWarning,
                 stacklevel=3,
             )
+        finally:
+            if overlap is not None:
+                overlap.close()
         self.n_iter_ = it
         return Y, field
 
@@ -656,7 +678,16 @@ default="pca"
                 ind = np.argsort(D, axis=1, kind="stable")[:, :k]
                 dist = np.take_along_axis(D, ind, axis=1)
             else:
-                Xs = np.ascontiguousarray(X / self._scale, dtype=np.float64)
+                with np.errstate(over="ignore"):
+                    Xs = X / self._scale
+                values = Xs.data if scipy.sparse.issparse(Xs) else Xs
+                if not np.all(np.isfinite(values)):
+                    raise ValueError(
+                        "X overflows once scaled as the training data was (divided by "
+                        f"{self._scale:.3g}, the training data's largest magnitude)"
+                    )
+                if not scipy.sparse.issparse(Xs):
+                    Xs = np.ascontiguousarray(Xs, dtype=np.float64)
                 dist, ind = A.exact_knn(self._index, Xs, k, self.n_jobs)
             dist = np.ascontiguousarray(dist, dtype=np.float64)
             cond = A.conditional(dist, min(self.perplexity_, k), self.n_jobs)

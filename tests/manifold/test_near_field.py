@@ -193,3 +193,37 @@ def test_one_dimensional_embeddings_have_no_near_field():
     field = _split_field()
     lo, hi = K.bounds(Y)
     assert field.plan(Y, lo, hi)[1] is None
+
+
+@pytest.mark.parametrize("share", [0.0, 0.37, 1.0])
+def test_overlapped_forces_equal_the_sequential_ones(share):
+    # attraction and repulsion side by side on two threads, the near field shared out between
+    # them at any share: bit for bit the forces of the sequential one-thread path, and the
+    # exact repulsion within the split's accuracy
+    import scipy.sparse
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    Y = _clusters(n, 150.0, rng)
+    A = scipy.sparse.random(n, n, density=0.005, random_state=1, format="csr")
+    P = G.CompactAffinities(scipy.sparse.csr_matrix((A + A.T) / (A + A.T).sum()))
+    field = _split_field()
+    assert field.prepare(Y)[1] is not None  # the near field is on
+    attr_s, cross_s = G.attraction(P, Y, 1.0, 1, want_kl=True)
+    rep_s, z_s = field.repulsion(Y, 1)
+    overlap = G.Overlap(2)
+    try:
+        overlap.share = share
+        attr, cross, rep, z = overlap.forces(P, Y, field, True)
+        assert 0.0 <= overlap.share <= 1.0
+        for _ in range(3):  # and again at the shares its timings pick
+            attr2, _, rep2, z2 = overlap.forces(P, Y, field, False)
+            np.testing.assert_array_equal(rep2, rep_s)
+    finally:
+        overlap.close()
+    np.testing.assert_array_equal(attr, attr_s)
+    np.testing.assert_array_equal(rep, rep_s)
+    assert cross == cross_s and z == z_s
+    np.testing.assert_array_equal(attr2, G.attraction(P, Y, 1.0, 1)[0])
+    rep_x, z_x = G.exact_repulsion(Y, 1.0, 1)
+    assert _rel(rep, rep_x) < 1e-2 and z == pytest.approx(z_x, rel=1e-3)
