@@ -31,6 +31,7 @@ References
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import OrderedDict
 
@@ -377,10 +378,10 @@ class GridField:
         origin, h, n_boxes = self.layout(lo, hi, h)
         return h, cells, origin, n_boxes
 
-    def far_field(self, Y, h, cells, origin, n_boxes, n_jobs):
-        """``(rep, z_point)``: each point's interpolated repulsion ``sum_j k_ij (y_i - y_j)``
-        and its row of ``Z`` (with the point itself), ``d + 1`` grid convolutions; of the far
-        field's kernel when there is a near field (``cells``)."""
+    def far_grid(self, Y, h, cells, origin, n_boxes, n_jobs):
+        """``(box, W, potentials)``: the points' Lagrange weights and the potentials of the
+        ``d + 1`` charges ``(1, y_j)`` on the grid (of the far field's kernel when there is a
+        near field, ``cells``)."""
         n, d = Y.shape
         cutoff = 0.0 if cells is None else cells.cutoff
         box, W = self.weights(Y, origin, h, n_boxes, n_jobs)
@@ -388,19 +389,25 @@ class GridField:
         charges[0] = 1.0
         charges[1:] = Y.T
         grid = self.spread(box, W, charges, n_boxes, n_jobs, dtype=self.fft_dtype)
-        phi = self.gather(box, W, self.convolve(grid, h, n_jobs, cutoff), n_jobs)
+        return box, W, self.convolve(grid, h, n_jobs, cutoff)
+
+    def far_points(self, Y, box, W, pot, part, n_jobs, rep, z_point):
+        """``rep[part]`` and ``z_point[part]``: the points' interpolated repulsion ``sum_j k_ij
+        (y_i - y_j)`` and their rows of ``Z`` (with the point itself), gathered from the
+        potentials ``pot``. Each point's values do not depend on ``part``."""
+        phi = self.gather(box[part], W[part], pot, n_jobs)
         # no NumPy reduction that could call BLAS here: OpenBLAS's threads keep spinning for a
         # while after a call and, on few cores, slow numba's and scipy.fft's threads several fold
-        rep = np.empty_like(Y)
-        z_point = np.empty(n)
-        K.combine_potentials(n_jobs, Y, phi, self.dof, rep, z_point)
-        return rep, z_point
+        K.combine_potentials(n_jobs, Y[part], phi, self.dof, rep[part], z_point[part])
 
     def repulsion(self, Y, n_jobs):
         """``(sum_j k_ij (y_i - y_j), Z)`` by interpolation: ``d + 1`` grid convolutions (and
         the near field, when the boxes are widened)."""
         h, cells, origin, n_boxes = self.prepare(Y)
-        rep, z_point = self.far_field(Y, h, cells, origin, n_boxes, n_jobs)
+        box, W, pot = self.far_grid(Y, h, cells, origin, n_boxes, n_jobs)
+        rep = np.empty_like(Y)
+        z_point = np.empty(Y.shape[0])
+        self.far_points(Y, box, W, pot, slice(None), n_jobs, rep, z_point)
         if cells is not None:
             cells.add_near_field(cells.xs, cells.ys, cells.order, self.dof, n_jobs, rep, z_point)
         return rep, float(z_point.sum()) - Y.shape[0]
@@ -408,13 +415,18 @@ class GridField:
 
 class Overlap:
     """The attraction on a second Python thread while the calling thread computes the FFT
-    repulsion, each side on half the threads (one each for ``n_jobs=2``): spreading and the
-    grid FFT are serial steps, and on few cores a thread that has just left a parallel kernel
-    spins for a while, slowing the next serial step; two serial streams side by side use both
-    cores with neither. The near field (when there is one) is shared out between the two
-    sides so that they finish together: its queries are independent sums, so the result does
-    not depend on the share, which follows the measured times of the previous call.
-    :meth:`close` ends the worker thread."""
+    repulsion, each side on half the threads (one each for ``n_jobs=2``).
+
+    Spreading and the grid FFT are serial steps, and on few cores a thread that has just left
+    a parallel kernel spins for a while, slowing the next serial step; two serial streams
+    side by side use both cores with neither. The calling thread computes the grid's
+    potentials while the other computes the attraction and then its share of the near field
+    (when there is one); both then gather the potentials, each at half the points, and the
+    calling thread sums the rest of the near field. Every point's sums are computed alike
+    whichever side computes them, so the result does not depend on the shares (nor on the
+    thread count: it equals the one-thread result); the near field's share follows the
+    measured times of the previous call, so that both sides finish together. :meth:`close`
+    ends the worker thread."""
 
     def __init__(self, n_jobs):
         from concurrent.futures import ThreadPoolExecutor
@@ -435,48 +447,62 @@ class Overlap:
         h, cells, origin, n_boxes = field.prepare(Y)
         m = 0 if cells is None else n
         cut = int(round(self.share * m))
+        half = n // 2
         dof = field.dof
+        rep = np.empty_like(Y)
+        z_point = np.empty(n)
+        grid = []  # the calling side's (box, W, potentials), once ready
+        ready = threading.Event()
+
+        def near_part(part, jobs):
+            out = (np.zeros_like(Y), np.zeros(n))
+            qx, qy, order = cells.xs[part], cells.ys[part], cells.order[part]
+            cells.add_near_field(qx, qy, order, dof, jobs, out[0], out[1])
+            return out
 
         def side():
-            t0 = time.perf_counter()
-            attr, cross = attraction(P, Y, dof, self.attraction_jobs, want_kl)
-            t1 = time.perf_counter()
-            near = None
-            if cut:
-                near = (np.zeros_like(Y), np.zeros(n))
-                cells.add_near_field(
-                    cells.xs[:cut], cells.ys[:cut], cells.order[:cut], dof,
-                    self.attraction_jobs, near[0], near[1],
-                )  # fmt: skip
-            return attr, cross, near, t1 - t0, time.perf_counter() - t1
+            start = time.perf_counter()
+            jobs = self.attraction_jobs
+            attr, cross = attraction(P, Y, dof, jobs, want_kl)
+            t_near = time.perf_counter()
+            near = near_part(slice(0, cut), jobs) if cut else None
+            t_near = time.perf_counter() - t_near
+            ready.wait()
+            if grid:
+                field.far_points(Y, *grid[0], slice(half, n), jobs, rep, z_point)
+            return attr, cross, near, t_near, time.perf_counter() - start
 
         future = self._pool.submit(side)
+        start = time.perf_counter()
+        near = None
         try:
-            t0 = time.perf_counter()
-            rep, z_point = field.far_field(Y, h, cells, origin, n_boxes, self.repulsion_jobs)
-            t1 = time.perf_counter()
+            try:
+                grid.append(field.far_grid(Y, h, cells, origin, n_boxes, self.repulsion_jobs))
+            finally:
+                ready.set()  # (also on failure: the other side must not wait forever)
+            field.far_points(Y, *grid[0], slice(0, half), self.repulsion_jobs, rep, z_point)
+            t_near = time.perf_counter()
             if cut < m:
-                cells.add_near_field(
-                    cells.xs[cut:], cells.ys[cut:], cells.order[cut:], dof,
-                    self.repulsion_jobs, rep, z_point,
-                )  # fmt: skip
-            t2 = time.perf_counter()
+                near = near_part(slice(cut, m), self.repulsion_jobs)
+            end = time.perf_counter()
         finally:
             # (always joined: the worker writes into arrays of this call)
-            attr, cross, near, t_attr, t_near = future.result()
-        if near is not None:
-            rep += near[0]
-            z_point += near[1]
+            attr, cross, near_a, t_near_a, t_side = future.result()
+        for part in (near_a, near):
+            if part is not None:
+                rep += part[0]
+                z_point += part[1]
         if m:
-            self._rebalance(t_attr, t1 - t0, t_near + t2 - t1)
+            self._rebalance(t_side, end - start, t_near_a + end - t_near)
         return attr, cross, rep, float(z_point.sum()) - n
 
-    def _rebalance(self, t_attr, t_far, t_near):
-        """The share that would have made both sides take as long: ``t_attr + s t_near =
-        t_far + (1 - s) t_near``; half-way there (the times are noisy)."""
+    def _rebalance(self, t_side, t_here, t_near):
+        """Moves the share of the near field by the part that would have made both sides take
+        as long (``t_near``: the whole near field's time); half-way there (the times are
+        noisy)."""
         if t_near <= 0:
             return
-        s = min(1.0, max(0.0, (t_far - t_attr + t_near) / (2.0 * t_near)))
+        s = min(1.0, max(0.0, self.share + (t_here - t_side) / (2.0 * t_near)))
         self.share = 0.5 * (self.share + s)
 
 
