@@ -129,8 +129,10 @@ default="pca"
         Seeds the initialization and the approximate neighbour search; the result is
         reproducible for a given ``n_jobs``.
     n_jobs : int, default=None
-        Threads (joblib's meaning) of the neighbour search, the calibration, the forces, the
-        spreading and gathering, and the FFTs.
+        Threads (joblib's meaning) of the neighbour search, the calibration and the
+        optimization. With 2 or more, the FFT method computes the attraction and the repulsion
+        side by side on two threads, each on half of them; with 2, its embedding is then the
+        same as with 1 (see the user guide's "Cost and scaling").
 
     Attributes
     ----------

@@ -75,6 +75,19 @@ def test_reproducible_for_given_n_jobs(digits):
     assert not np.allclose(a, c)
 
 
+def test_two_threads_give_the_one_thread_embedding(digits):
+    # with 2 threads the FFT method computes attraction and repulsion side by side, each
+    # serially, every point's sums alike on either side: the embedding of 1 thread, bit for
+    # bit, through the whole schedule (and the near field, which a long run reaches)
+    X, _ = digits
+    kw = dict(max_iter=400, random_state=0, method="fft")
+    one = TSNE(n_jobs=1, **kw).fit(X)
+    two = TSNE(n_jobs=2, **kw).fit(X)
+    np.testing.assert_array_equal(one.embedding_, two.embedding_)
+    field = one._field()
+    assert field.prepare(np.asarray(one.embedding_, dtype=np.float64))[1] is not None
+
+
 def test_transform_places_held_out_points(fitted):
     tsne, X, y = fitted
     before = tsne.embedding_.copy()
