@@ -423,8 +423,8 @@ class Overlap:
     potentials while the other computes the attraction and then its share of the near field
     (when there is one); both then gather the potentials, each at half the points, and the
     calling thread sums the rest of the near field. Every point's sums are computed alike
-    whichever side computes them, so the result does not depend on the shares (nor on the
-    thread count: it equals the one-thread result); the near field's share follows the
+    whichever side computes them, so the result does not depend on the shares (and with one
+    thread a side it equals the one-thread result); the near field's share follows the
     measured times of the previous call, so that both sides finish together. :meth:`close`
     ends the worker thread."""
 

@@ -681,15 +681,12 @@ default="pca"
                 dist = np.take_along_axis(D, ind, axis=1)
             else:
                 with np.errstate(over="ignore"):
-                    Xs = X / self._scale
-                values = Xs.data if scipy.sparse.issparse(Xs) else Xs
-                if not np.all(np.isfinite(values)):
+                    Xs = np.ascontiguousarray(X / self._scale, dtype=np.float64)
+                if not np.all(np.isfinite(Xs)):
                     raise ValueError(
                         "X overflows once scaled as the training data was (divided by "
                         f"{self._scale:.3g}, the training data's largest magnitude)"
                     )
-                if not scipy.sparse.issparse(Xs):
-                    Xs = np.ascontiguousarray(Xs, dtype=np.float64)
                 dist, ind = A.exact_knn(self._index, Xs, k, self.n_jobs)
             dist = np.ascontiguousarray(dist, dtype=np.float64)
             cond = A.conditional(dist, min(self.perplexity_, k), self.n_jobs)
