@@ -218,12 +218,14 @@ def _per_iteration(bench, name, est, Y, label):
     cutoff = 0.0 if cells is None else cells.cutoff
     grid = np.random.default_rng(0).standard_normal((3, *(nb * field.p))).astype(np.float32)
     t_fft = bench.time(lambda: field.convolve(grid, h, 2, cutoff), repeats=9)
-    # as the fit computes it on 2 threads: attraction and repulsion side by side
-    overlap = G.Overlap(2)
+    # as the fit computes it on 2 threads (attraction and repulsion side by side, below
+    # G.OVERLAP_BELOW points)
+    overlap = G.Overlap(2) if len(Y) < G.OVERLAP_BELOW else None
     try:
         t_it = bench.time(lambda: est._gradient(P, Y, 1.0, field, False, overlap), repeats=9)
     finally:
-        overlap.close()
+        if overlap is not None:
+            overlap.close()
     extra = {}
     if cells is not None:
         rep = np.zeros_like(Y)

@@ -131,8 +131,8 @@ default="pca"
     n_jobs : int, default=None
         Threads (joblib's meaning) of the neighbour search, the calibration and the
         optimization. With 2 or more, the FFT method computes the attraction and the repulsion
-        side by side on two threads, each on half of them; with 2, its embedding is then the
-        same as with 1 (see the user guide's "Cost and scaling").
+        side by side on two threads, each on half of them (below 200,000 points); with 2, its
+        embedding is then the same as with 1 (see the user guide's "Cost and scaling").
 
     Attributes
     ----------
@@ -469,7 +469,7 @@ default="pca"
         self.learning_rate_ = math.nan
         overlap = None
         step_jobs = self.n_jobs
-        if field is not None and effective_n_jobs(self.n_jobs) > 1:
+        if field is not None and effective_n_jobs(self.n_jobs) > 1 and n < G.OVERLAP_BELOW:
             overlap = G.Overlap(self.n_jobs)
             # (a parallel step would leave its threads spinning into the next gradient's
             # serial sides; it is a light pass)
