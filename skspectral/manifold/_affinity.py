@@ -113,8 +113,9 @@ def exact_euclidean_knn(Q, R, k, n_jobs, *, exclude_self=False, unit=False):
     # scaled by the largest coordinate first, so that no squared norm overflows
     big = max(float(np.abs(Rc).max(initial=0.0)), float(np.abs(Qc).max(initial=0.0)))
     if big > 0:
-        Rc = Rc / big
-        Qc = Rc if exclude_self else Qc / big
+        Rc /= big  # (in place: both are fresh differences)
+        if not exclude_self:
+            Qc /= big
     r2 = np.einsum("ij,ij->i", Rc, Rc)
     q2 = r2 if exclude_self else np.einsum("ij,ij->i", Qc, Qc)
     top = max(float(r2.max(initial=0.0)), float(q2.max(initial=0.0)))
